@@ -1,0 +1,96 @@
+"""The loaded knowledge base: validated collections plus convenience look-ups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bot.knowledge.models import (
+    Case,
+    Element,
+    Intervention,
+    SatsLevel,
+    SatsTree,
+    Stage,
+    Text,
+    Trap,
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an item was defined, for error messages."""
+
+    path: Path
+    line: int
+    raw: Any
+
+
+class KnowledgeBase:
+    """Immutable view over one successful load of the knowledge folder."""
+
+    def __init__(
+        self,
+        items: dict[str, dict[str, Any]],
+        singles: dict[str, Any],
+        ui: dict[str, Text],
+        sources: dict[tuple[str, str], Source],
+        folder: Path,
+    ) -> None:
+        self.items = items
+        self.singles = singles
+        self.ui_texts = ui
+        self.sources = sources
+        self.folder = folder
+
+    # -- generic access -------------------------------------------------
+    def get(self, collection: str, item_id: str) -> Any | None:
+        return self.items.get(collection, {}).get(item_id)
+
+    def all(self, collection: str) -> list[Any]:
+        return list(self.items.get(collection, {}).values())
+
+    def ids(self, collection: str) -> list[str]:
+        return list(self.items.get(collection, {}))
+
+    def ui(self, key: str, lang: str, **values: Any) -> str:
+        """An interface string in ``lang``, with ``{name}`` placeholders filled in."""
+        text = self.ui_texts.get(key)
+        if text is None:
+            return key
+        template = text.get(lang)
+        return template.format(**values) if values else template
+
+    # -- domain helpers -------------------------------------------------
+    @property
+    def sats_tree(self) -> SatsTree:
+        return self.singles["sats_tree"]
+
+    @cached_property
+    def stages_in_order(self) -> list[Stage]:
+        return sorted(self.all("stages"), key=lambda s: s.order)
+
+    @cached_property
+    def levels(self) -> dict[int, SatsLevel]:
+        return {lvl.level: lvl for lvl in self.all("sats_levels")}
+
+    def stage_of_level(self, level: int) -> Stage:
+        return self.items["stages"][self.levels[level].stage]
+
+    def interventions_for(self, stage_id: str) -> list[Intervention]:
+        found = [i for i in self.all("interventions") if stage_id in i.stages]
+        return sorted(found, key=lambda i: i.priority)
+
+    def traps_for(self, stage_id: str) -> list[Trap]:
+        return [t for t in self.all("traps") if stage_id in t.stages]
+
+    def elements_for(self, stage_id: str) -> list[Element]:
+        return [e for e in self.all("elements") if stage_id in e.stages]
+
+    def cases_at(self, level: int) -> list[Case]:
+        return [c for c in self.all("cases") if c.sats_level == level]
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(entries) for name, entries in self.items.items()}
