@@ -92,5 +92,12 @@ class KnowledgeBase:
     def cases_at(self, level: int) -> list[Case]:
         return [c for c in self.all("cases") if c.sats_level == level]
 
+    @cached_property
+    def index(self):  # -> SearchIndex (imported lazily: search depends on this module)
+        """The search index, built once per knowledge load."""
+        from bot.knowledge.search import SearchIndex
+
+        return SearchIndex(self)
+
     def counts(self) -> dict[str, int]:
         return {name: len(entries) for name, entries in self.items.items()}

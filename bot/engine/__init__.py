@@ -1,0 +1,1 @@
+"""The conversation engine: pure, synchronous, no Telegram. Runs the flows in ``conversations/``."""

@@ -1,0 +1,230 @@
+"""The flow language: typed models of ``conversations/*.yaml`` and their validation.
+
+A flow is a list of steps of a few kinds. Steps refer to knowledge by id and to named pieces of
+code (content blocks, option providers, preselections) by name; validation checks every name, so a
+trainer's typo is caught by ``kb check`` rather than by a user.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.loader import describe_errors, knowledge_files
+from bot.knowledge.models import ID_PATTERN, Strict, Text
+from bot.knowledge.problems import KnowledgeError, Problem, did_you_mean
+from bot.knowledge.yamlfile import LineDict, LineList, YamlReadError, line_of, read_yaml
+
+StepKind = Literal["message", "choice", "multi_choice", "free_text", "decision_tree", "summary"]
+
+
+class OptionDef(Strict):
+    key: str = Field(pattern=r"^[a-z0-9_]{1,24}$")
+    label: Text
+    synonyms: list[str] = []
+    set_lang: Literal["nb", "en"] | None = None
+    command: str | None = None
+    """Run this command (e.g. ``/vurdering``) when the option is chosen; the current flow ends."""
+
+
+class Condition(Strict):
+    """True when the answer to ``step`` is (or, for multi-select, contains) one of ``in``."""
+
+    step: str
+    in_: list[str] = Field(alias="in", min_length=1)
+
+
+class Step(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    kind: StepKind
+    text: Text | None = None
+    help: Text | None = None
+    options: str | list[OptionDef] | None = None
+    """Inline options, or the name of an option set in ``options.yaml``."""
+    options_from: str | None = None
+    """A knowledge collection (``life_areas``) or a named provider (``element_partners``)."""
+    none_option: bool = False
+    preselect: str | None = None
+    exclude: str | None = None
+    """Leave out the options already chosen at this (earlier) step."""
+    for_each: str | None = None
+    """Repeat the step once per option chosen at that earlier multi-select step."""
+    when: list[Condition] = []
+    show: str | None = None
+    """A named content block shown by a message step (or after a choice)."""
+    once: str | None = None
+    """Skip the step when this user flag is already set (e.g. ``privacy_seen``)."""
+    tree: Literal["sats"] | None = None
+    next: str | None = None
+
+
+class Flow(Strict):
+    flow: str = Field(pattern=ID_PATTERN)
+    title: Text
+    start: str
+    steps: list[Step] = Field(min_length=1)
+
+    def step(self, step_id: str) -> Step:
+        return self._by_id[step_id]
+
+    @property
+    def _by_id(self) -> dict[str, Step]:
+        cache = self.__dict__.get("_cache")
+        if cache is None:
+            cache = {s.id: s for s in self.steps}
+            self.__dict__["_cache"] = cache
+        return cache
+
+
+class CommandDef(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    names: list[str] = Field(min_length=1)
+    description: Text
+    menu: bool = True
+    admin: bool = False
+
+
+class Flows:
+    """All flows, option sets and commands of one load of ``conversations/``."""
+
+    def __init__(self, flows: dict[str, Flow], option_sets: dict[str, list[OptionDef]],
+                 commands: list[CommandDef]) -> None:
+        self.flows = flows
+        self.option_sets = option_sets
+        self.commands = commands
+        self.command_by_name = {name: c for c in commands for name in c.names}
+
+    def flow(self, name: str) -> Flow:
+        return self.flows[name]
+
+
+# Names of code-side pieces a flow may refer to; the engine registers them (see engine/content.py).
+CONTENT_BLOCKS: set[str] = set()
+OPTION_PROVIDERS: set[str] = set()
+PRESELECTIONS: set[str] = set()
+
+
+def load_flows(folder: Path, kb: KnowledgeBase) -> tuple[Flows | None, list[Problem]]:
+    """Read and validate every flow file; return the flows (None when invalid) and the problems."""
+    problems: list[Problem] = []
+    flows: dict[str, Flow] = {}
+    option_sets: dict[str, list[OptionDef]] = {}
+    commands: list[CommandDef] = []
+    raw_flows: dict[str, tuple[Path, LineDict]] = {}
+    for path in knowledge_files(Path(folder)):
+        try:
+            data = read_yaml(path)
+        except YamlReadError as exc:
+            problems.append(Problem(exc.problem.path, exc.problem.line, "(file)", exc.problem.message))
+            continue
+        if not isinstance(data, LineDict):
+            problems.append(Problem(path, 1, "(file)", "a flow file must be a mapping"))
+            continue
+        if "flow" in data:
+            try:
+                flow = Flow.model_validate(dict(data))
+            except ValidationError as exc:
+                for loc, message in describe_errors(exc, Flow):
+                    problems.append(Problem(path, line_of(data, loc, 1), ".".join(map(str, loc)), message))
+                continue
+            flows[flow.flow] = flow
+            raw_flows[flow.flow] = (path, data)
+            continue
+        for key, value in data.items():
+            line = data.key_lines.get(key, 1)
+            if key == "option_sets" and isinstance(value, LineDict):
+                for name, items in value.items():
+                    try:
+                        option_sets[name] = [OptionDef.model_validate(i) for i in items]
+                    except (ValidationError, TypeError) as exc:
+                        problems.append(Problem(path, value.key_lines.get(name, line), f"option_sets.{name}", str(exc).splitlines()[0]))
+            elif key == "commands" and isinstance(value, LineList):
+                for index, item in enumerate(value):
+                    try:
+                        commands.append(CommandDef.model_validate(item))
+                    except ValidationError as exc:
+                        for loc, message in describe_errors(exc, CommandDef):
+                            problems.append(Problem(path, line_of(item, loc, value.item_lines[index]),
+                                                    f"commands[{index}]." + ".".join(map(str, loc)), message))
+            else:
+                problems.append(Problem(path, line, str(key), "unknown section" + did_you_mean(str(key), ["flow", "option_sets", "commands"])))
+    for name, flow in flows.items():
+        path, raw = raw_flows[name]
+        problems += _check_flow(flow, path, raw, kb, option_sets)
+    if problems:
+        return None, problems
+    return Flows(flows, option_sets, commands), []
+
+
+def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
+                option_sets: dict[str, list[OptionDef]]) -> list[Problem]:
+    problems: list[Problem] = []
+    ids = [s.id for s in flow.steps]
+    raw_steps = raw.get("steps")
+
+    def at(index: int, key: str | None = None) -> int:
+        if isinstance(raw_steps, LineList):
+            item = raw_steps[index]
+            if key and isinstance(item, LineDict) and key in item:
+                return item.key_lines[key]
+            return raw_steps.item_lines[index]
+        return 1
+
+    def bad(index: int, key: str, message: str) -> None:
+        problems.append(Problem(path, at(index, key), f"{flow.flow}.steps[{flow.steps[index].id}].{key}", message))
+
+    seen: set[str] = set()
+    for index, step in enumerate(flow.steps):
+        if step.id in seen:
+            bad(index, "id", f"duplicate step id '{step.id}'")
+        seen.add(step.id)
+    if flow.start not in ids:
+        problems.append(Problem(path, raw.key_lines.get("start", 1), f"{flow.flow}.start", f"unknown step '{flow.start}'{did_you_mean(flow.start, ids)}"))
+    earlier: set[str] = set()
+    for index, step in enumerate(flow.steps):
+        if step.next is not None and step.next not in ids:
+            bad(index, "next", f"unknown step '{step.next}'{did_you_mean(step.next, ids)}")
+        for ref_name in ("for_each", "exclude"):
+            ref = getattr(step, ref_name)
+            if ref is not None and ref not in earlier:
+                bad(index, ref_name, f"'{ref}' must be an earlier step{did_you_mean(ref, earlier)}")
+        for cond in step.when:
+            if cond.step not in earlier:
+                bad(index, "when", f"'{cond.step}' must be an earlier step{did_you_mean(cond.step, earlier)}")
+        if isinstance(step.options, str) and step.options not in option_sets:
+            bad(index, "options", f"unknown option set '{step.options}'{did_you_mean(step.options, option_sets)}")
+        if step.options_from is not None and step.options_from not in kb.items and step.options_from not in OPTION_PROVIDERS:
+            bad(index, "options_from", f"unknown collection or provider '{step.options_from}'"
+                f"{did_you_mean(step.options_from, [*kb.items, *OPTION_PROVIDERS])}")
+        if step.show is not None and step.show not in CONTENT_BLOCKS:
+            bad(index, "show", f"unknown content block '{step.show}'{did_you_mean(step.show, CONTENT_BLOCKS)}")
+        if step.preselect is not None and step.preselect not in PRESELECTIONS:
+            bad(index, "preselect", f"unknown preselection '{step.preselect}'{did_you_mean(step.preselect, PRESELECTIONS)}")
+        needs_options = step.kind in ("choice", "multi_choice")
+        if needs_options and step.options is None and step.options_from is None:
+            bad(index, "options", "a choice step needs options or options_from")
+        if step.kind == "decision_tree" and step.tree is None:
+            bad(index, "tree", "a decision_tree step names its tree")
+        if step.kind in ("choice", "multi_choice", "free_text", "decision_tree") and step.text is None and step.kind != "decision_tree":
+            bad(index, "text", "this step asks something: give it a text")
+        earlier.add(step.id)
+    # Reachability: follow `next` from the start (a `when` may skip a step, never strand one).
+    reached: set[str] = set()
+    current = flow.start if flow.start in ids else None
+    while current is not None and current not in reached:
+        reached.add(current)
+        current = flow.step(current).next if current in ids else None
+    for index, step in enumerate(flow.steps):
+        if step.id not in reached:
+            bad(index, "id", "unreachable step: no 'next' leads here from the start")
+    return problems
+
+
+def load_flows_or_raise(folder: Path, kb: KnowledgeBase) -> Flows:
+    flows, problems = load_flows(folder, kb)
+    if flows is None:
+        raise KnowledgeError(problems)
+    return flows

@@ -1,0 +1,64 @@
+"""Match a typed answer to the options on screen: by number, key, label or synonym, with typos."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.textnorm import fold
+
+FUZZY_CUTOFF = 80
+_SPLIT = re.compile(r"\s*(?:,|;|\n|\bog\b|\band\b|&|\+)\s*")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An option as the matcher sees it: its key and every way a user may name it."""
+
+    key: str
+    names: tuple[str, ...]
+
+
+def match_one(text: str, choices: list[Choice]) -> str | None:
+    """The key of the option ``text`` names, or None when no option fits well enough."""
+    cleaned = fold(text)
+    if not cleaned:
+        return None
+    if cleaned.isdigit():
+        index = int(cleaned) - 1
+        return choices[index].key if 0 <= index < len(choices) else None
+    table: dict[str, str] = {}
+    for choice in choices:
+        for name in (choice.key, *choice.names):
+            table.setdefault(fold(name), choice.key)
+    if cleaned in table:
+        return table[cleaned]
+    best = process.extractOne(cleaned, list(table), scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF)
+    if best is None:
+        return None
+    # WRatio rewards partial matches; demand that short inputs are close to the whole name.
+    if len(cleaned) < 4 and fuzz.ratio(cleaned, best[0]) < FUZZY_CUTOFF:
+        return None
+    return table[best[0]]
+
+
+def match_many(text: str, choices: list[Choice]) -> tuple[list[str], list[str]]:
+    """Keys named in a list such as "1, 3" or "bolig og økonomi", and the parts that matched nothing."""
+    keys: list[str] = []
+    unknown: list[str] = []
+    whole = match_one(text, choices)
+    if whole is not None:
+        return [whole], []
+    parts = [p for p in _SPLIT.split(text) if p.strip()]
+    expanded: list[str] = []
+    for part in parts:
+        expanded.extend(part.split() if all(w.isdigit() for w in part.split()) else [part])
+    for part in expanded:
+        key = match_one(part, choices)
+        if key is None:
+            unknown.append(part.strip())
+        elif key not in keys:
+            keys.append(key)
+    return keys, unknown

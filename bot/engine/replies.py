@@ -1,0 +1,57 @@
+"""What goes into and comes out of the engine: plain data the front ends translate.
+
+Texts are plain (no markup); a front end escapes them and may render ``title`` in bold. Options
+carry a short ``key`` that goes back to the engine as ``Incoming.button`` together with the
+``token`` of the reply that showed them, so a stale or forged button can be recognised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    """Short, ASCII, at most 24 characters: safe inside Telegram's 64-byte callback data."""
+    label: str
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    title: str | None = None
+    options: list[Option] = field(default_factory=list)
+    multi: bool = False
+    """A multi-select step: buttons toggle a ✓ and a "done" option finishes."""
+    token: str | None = None
+    """The step version the options belong to; echo it back with a button press."""
+    document: Document | None = None
+    edit: bool = False
+    """Replace the message whose button was pressed (a toggled multi-select) instead of sending anew."""
+    urgent: bool = False
+    """A crisis answer: the front end must send it first and never drop it."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One user action: typed text (a command is text starting with '/') or a button press."""
+
+    text: str | None = None
+    button: str | None = None
+    token: str | None = None
+
+    @property
+    def is_command(self) -> bool:
+        return bool(self.text) and self.text.lstrip().startswith("/")
+
+
+DONE_KEY = "done"
+"""The option key that finishes a multi-select step."""

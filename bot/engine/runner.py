@@ -1,0 +1,491 @@
+"""The engine: given a user's state and one action, produce the new state and the replies.
+
+Pure and synchronous: no I/O, no Telegram. The caller (``bot.service``) loads and saves the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.engine import content, lookup
+from bot.engine.context import Ctx
+from bot.engine.flows import Flows, OptionDef, Step
+from bot.engine.matching import Choice, match_many, match_one
+from bot.engine.replies import DONE_KEY, Incoming, Option, Reply
+from bot.engine.state import Conversation, Position, Profile
+from bot.engine.summary import result_reply, summary_replies
+from bot.knowledge.base import KnowledgeBase
+from bot.stage import walk
+from bot.textnorm import fold
+
+NONE_KEY = "none"
+WELCOME_FLOW = "welcome"
+SENTINEL_NON_TEXT = "\x00nontext"
+SENTINEL_ERROR = "\x00error"
+DONE_WORDS = {"ferdig", "done", "ok", "okay", "neste", "next", "videre", "fullfor", "finish"}
+NONE_WORDS = {"ingen", "none", "ingenting", "nothing", "ingen av disse", "none of these"}
+
+
+@dataclass
+class Outcome:
+    profile: Profile
+    conv: Conversation
+    replies: list[Reply] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    assessment: dict[str, Any] | None = None
+    command: str | None = None
+    """Set when the action was a command the engine leaves to the service (e.g. ``mine``)."""
+    args: str = ""
+
+
+SERVICE_COMMANDS = {"mine", "delete", "progress", "stats", "reload", "privacy"}
+
+
+class Engine:
+    def __init__(self, kb: KnowledgeBase, flows: Flows) -> None:
+        self.kb = kb
+        self.flows = flows
+
+    # ------------------------------------------------------------------ entry
+    def handle(self, profile: Profile, conv: Conversation, incoming: Incoming) -> Outcome:
+        ctx = Ctx(self.kb, self.flows, profile, conv)
+        out = Outcome(profile, conv)
+        text = incoming.text
+        if text in (SENTINEL_NON_TEXT, SENTINEL_ERROR):
+            key = "non_text" if text == SENTINEL_NON_TEXT else "error"
+            out.replies.append(Reply(text=ctx.ui(key)))
+            out.replies += self.current_prompt(ctx)
+        elif incoming.button is not None:
+            self.on_button(ctx, out, incoming)
+        elif text is not None and text.strip().startswith("/"):
+            self.on_command(ctx, out, text.strip())
+        elif text is not None and text.strip():
+            self.on_text(ctx, out, text.strip())
+        else:
+            out.replies.append(Reply(text=ctx.ui("empty_message")))
+            out.replies += self.current_prompt(ctx)
+        return out
+
+    # ---------------------------------------------------------------- commands
+    def parse_command(self, text: str) -> tuple[str | None, str, str]:
+        """(command id or None, the name typed, the arguments)."""
+        head, _, args = text.lstrip("/").partition(" ")
+        name = head.split("@", 1)[0].lower()
+        command = self.flows.command_by_name.get(name) or self.flows.command_by_name.get(fold(name))
+        return (command.id if command else None), name, args.strip()
+
+    def on_command(self, ctx: Ctx, out: Outcome, text: str) -> None:
+        command, name, args = self.parse_command(text)
+        out.events.append({"kind": "command", "name": command or "unknown"})
+        if command in SERVICE_COMMANDS:
+            out.command, out.args = command, args
+            return
+        handler = getattr(self, f"cmd_{command}", None) if command else None
+        if handler is None:
+            out.replies.append(Reply(text=ctx.ui("unknown_command", name=name[:40])))
+            out.replies += self.help_replies(ctx)
+            return
+        handler(ctx, out, args)
+
+    def cmd_help(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        out.replies += self.help_replies(ctx)
+        out.replies += self.current_prompt(ctx)
+
+    def help_replies(self, ctx: Ctx) -> list[Reply]:
+        lines = [f"/{c.names[0]} – {c.description.get(ctx.lang)}" for c in self.flows.commands if c.menu and not c.admin]
+        return [Reply(title=ctx.ui("help_title"), text=ctx.ui("help_intro") + "\n\n" + "\n".join(lines))]
+
+    def cmd_start(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        if args.startswith("case_") and "practice" in self.flows.flows:
+            self.start_flow(ctx, out, "practice", data={"case": args[5:]})
+            return
+        if ctx.conv.active:
+            out.replies.append(Reply(text=ctx.ui("welcome_back")))
+            out.replies += self.prompt(ctx)
+            return
+        self.start_flow(ctx, out, WELCOME_FLOW)
+
+    def cmd_assessment(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self.start_flow(ctx, out, "assessment")
+
+    def cmd_practice(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        data = {"case": args.strip()} if args.strip() else {}
+        self.start_flow(ctx, out, "practice", data=data)
+
+    def cmd_restart(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self.start_flow(ctx, out, ctx.conv.flow or "assessment")
+
+    def cmd_cancel(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        was_active = ctx.conv.active
+        ctx.conv.flow, ctx.conv.pos, ctx.conv.answers = None, None, {}
+        ctx.conv.history, ctx.conv.pending, ctx.conv.data = [], [], {}
+        ctx.conv.seq += 1
+        out.replies.append(Reply(text=ctx.ui("cancelled" if was_active else "nothing_to_cancel")))
+
+    def cmd_back(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        conv = ctx.conv
+        if not conv.active or not conv.history:
+            out.replies.append(Reply(text=ctx.ui("nothing_to_go_back_to")))
+            out.replies += self.current_prompt(ctx)
+            return
+        previous = conv.history.pop()
+        step = ctx.flow.step(previous.step)
+        if step.kind == "decision_tree":
+            per_item = conv.answers.get(step.id, {}).get(self.items(ctx, step)[previous.item], {})
+            self._forget_from(ctx, step, per_item, previous.node)
+        conv.pos = previous
+        conv.pending = self._previous_selection(ctx, step, previous)
+        conv.seq += 1
+        out.replies += self.prompt(ctx)
+
+    def _forget_from(self, ctx: Ctx, step: Step, per_item: dict[str, str], node: str | None) -> None:
+        """Going back in a tree forgets the answer at that node and everything after it."""
+        tree_ids = [q.id for q in self.kb.sats_tree.questions]
+        if node in tree_ids:
+            for qid in tree_ids[tree_ids.index(node):]:
+                per_item.pop(qid, None)
+
+    def cmd_language(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        wanted = fold(args)[:2] if args else ("en" if ctx.profile.lang == "nb" else "nb")
+        if wanted in ("no", "bo"):
+            wanted = "nb"
+        if wanted not in ("nb", "en"):
+            out.replies.append(Reply(text=ctx.ui("language_unknown")))
+            return
+        ctx.profile.lang = wanted
+        ctx.profile.lang_chosen = True
+        out.replies.append(Reply(text=ctx.ui("language_set")))
+        out.replies += self.current_prompt(ctx)
+
+    def _lookup(self, ctx: Ctx, out: Outcome, replies: list[Reply]) -> None:
+        out.replies += replies
+        if ctx.conv.active:
+            out.replies.append(Reply(text=ctx.ui("still_in_flow")))
+            out.replies += self.prompt(ctx)
+
+    def cmd_stages(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.stages_overview(ctx) if not args else lookup.stage_detail(ctx, args))
+
+    def cmd_stage(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.stage_detail(ctx, args))
+
+    def cmd_interventions(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.interventions(ctx, args))
+
+    def cmd_traps(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.traps(ctx, args))
+
+    def cmd_element(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.element(ctx, args))
+
+    def cmd_resources(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.resources(ctx, args))
+
+    def cmd_research(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.research(ctx, args))
+
+    def cmd_webinar(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.webinars(ctx, args))
+
+    def cmd_glossary(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.glossary(ctx, args))
+
+    def cmd_questions(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, lookup.core_questions(ctx))
+
+    def cmd_crisis(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, content.crisis_block(ctx))
+
+    # ----------------------------------------------------------------- flows
+    def start_flow(self, ctx: Ctx, out: Outcome, name: str, data: dict[str, Any] | None = None) -> None:
+        if name not in self.flows.flows:
+            out.replies.append(Reply(text=ctx.ui("not_available")))
+            return
+        conv = ctx.conv
+        then = None
+        if not ctx.profile.privacy_seen and name != WELCOME_FLOW:
+            then, name = name, WELCOME_FLOW
+        conv.flow, conv.pos, conv.answers, conv.history, conv.pending = name, None, {}, [], []
+        conv.data = dict(data or {})
+        if then:
+            conv.data["then"] = then
+        out.events.append({"kind": "flow_start", "flow": name})
+        flow = self.flows.flow(name)
+        self.enter(ctx, out, flow.start, 0)
+
+    def items(self, ctx: Ctx, step: Step) -> list[str]:
+        return ctx.items_of(step)
+
+    def enter(self, ctx: Ctx, out: Outcome, step_id: str | None, item: int) -> None:
+        """Move to ``step_id`` (item ``item``): show messages, skip what does not apply, stop at a question."""
+        conv = ctx.conv
+        for _ in range(200):
+            if step_id is None:
+                self.finish_flow(ctx, out)
+                return
+            step = ctx.flow.step(step_id)
+            items = self.items(ctx, step)
+            if not self.applies(ctx, step) or item >= len(items):
+                step_id, item = step.next, 0
+                continue
+            conv.pos = Position(step_id, item)
+            if step.kind == "message":
+                out.replies += self.message_replies(ctx, step)
+                step_id, item = self._after(step, item, items)
+                continue
+            if step.kind == "summary":
+                replies, record = summary_replies(ctx)
+                out.replies += replies
+                out.assessment = record
+                out.events.append({"kind": "assessment_done", "stage": record.get("stage")})
+                self.finish_flow(ctx, out, show_end=False)
+                return
+            if step.kind == "decision_tree":
+                answers = conv.answers.setdefault(step.id, {}).setdefault(items[item], {})
+                result = walk(self.kb.sats_tree, answers)
+                if result.finished:
+                    out.replies.append(result_reply(ctx, items[item], result))
+                    step_id, item = self._after(step, item, items)
+                    continue
+                conv.pos = Position(step_id, item, result.next_question.id)
+            conv.seq += 1
+            conv.pending = self._initial_selection(ctx, step)
+            out.replies += self.prompt(ctx)
+            return
+        raise RuntimeError("flow did not settle")  # validation prevents loops
+
+    @staticmethod
+    def _after(step: Step, item: int, items: list[str]) -> tuple[str | None, int]:
+        return (step.id, item + 1) if item + 1 < len(items) else (step.next, 0)
+
+    def finish_flow(self, ctx: Ctx, out: Outcome, show_end: bool = True) -> None:
+        conv = ctx.conv
+        then = conv.data.get("then") if conv.flow == WELCOME_FLOW else None
+        finished = conv.flow
+        conv.flow, conv.pos, conv.history, conv.pending = None, None, [], []
+        conv.seq += 1
+        out.events.append({"kind": "flow_end", "flow": finished})
+        if then:
+            self.start_flow(ctx, out, then)
+        elif show_end:
+            out.replies.append(Reply(text=ctx.ui("flow_end")))
+
+    def applies(self, ctx: Ctx, step: Step) -> bool:
+        if step.once == "privacy_seen" and ctx.profile.privacy_seen:
+            return False
+        if not step.when:
+            return True
+        for cond in step.when:
+            value = ctx.conv.answers.get(cond.step)
+            values = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
+            if set(cond.in_) & {v for v in values if isinstance(v, str)}:
+                return True
+        return False
+
+    # --------------------------------------------------------------- prompts
+    def current_prompt(self, ctx: Ctx) -> list[Reply]:
+        return self.prompt(ctx) if ctx.conv.active else []
+
+    def options(self, ctx: Ctx, step: Step) -> list[tuple[str, str, list[str], OptionDef | None]]:
+        """(key, label, synonyms, definition) of the step's options, before selection marks."""
+        if step.kind == "decision_tree":
+            defs = self.flows.option_sets["yes_no_unsure"]
+            return [(d.key, d.label.get(ctx.lang), d.synonyms, d) for d in defs]
+        if isinstance(step.options, str):
+            defs = self.flows.option_sets[step.options]
+            found = [(d.key, d.label.get(ctx.lang), d.synonyms, d) for d in defs]
+        elif isinstance(step.options, list):
+            found = [(d.key, d.label.get(ctx.lang), d.synonyms, d) for d in step.options]
+        elif step.options_from in content.PROVIDERS:
+            found = [(k, label, syn, None) for k, label, syn in content.PROVIDERS[step.options_from](ctx)]
+        else:
+            found = [(e.id, e.title.get(ctx.lang), [*e.synonyms, e.title.nb, e.title.en], None)
+                     for e in self.kb.all(step.options_from or "")]
+        if step.exclude:
+            excluded = set(ctx.conv.answers.get(step.exclude) or [])
+            found = [f for f in found if f[0] not in excluded]
+        return found
+
+    def prompt(self, ctx: Ctx) -> list[Reply]:
+        conv = ctx.conv
+        step = ctx.step
+        token = str(conv.seq)
+        item_label = ""
+        items = self.items(ctx, step)
+        if step.for_each:
+            item_key = items[conv.pos.item] if conv.pos.item < len(items) else ""
+            item_label = self._item_title(ctx, step, item_key)
+        if step.kind == "decision_tree":
+            question = {q.id: q for q in self.kb.sats_tree.questions}[conv.pos.node]
+            head = step.text.get(ctx.lang).format(item=item_label) if step.text else item_label
+            body = question.question.get(ctx.lang)
+            if question.help is not None:
+                body += "\n\n" + question.help.get(ctx.lang)
+            options = [Option(k, label) for k, label, _, _ in self.options(ctx, step)]
+            return [Reply(title=head, text=body, options=options, token=token)]
+        text = step.text.get(ctx.lang).format(item=item_label) if step.text else ""
+        if step.help is not None:
+            text += "\n\n" + step.help.get(ctx.lang)
+        if step.kind == "multi_choice":
+            return [self.multi_reply(ctx, step, token, text)]
+        options = [Option(k, label) for k, label, _, _ in self.options(ctx, step)]
+        return [Reply(text=text, options=options, token=token)]
+
+    def multi_reply(self, ctx: Ctx, step: Step, token: str, text: str, edit: bool = False) -> Reply:
+        chosen = set(ctx.conv.pending)
+        options = [Option(k, label, k in chosen) for k, label, _, _ in self.options(ctx, step)]
+        if step.none_option:
+            options.append(Option(NONE_KEY, ctx.ui("none_of_these")))
+        options.append(Option(DONE_KEY, ctx.ui("done_button")))
+        text = text + "\n\n" + ctx.ui("multi_hint")
+        return Reply(text=text, options=options, multi=True, token=token, edit=edit)
+
+    def _item_title(self, ctx: Ctx, step: Step, item_key: str) -> str:
+        source = ctx.flow.step(step.for_each)
+        collection = source.options_from if source.options_from in self.kb.items else None
+        return ctx.title_of(collection, item_key) if collection else item_key
+
+    def message_replies(self, ctx: Ctx, step: Step) -> list[Reply]:
+        replies = []
+        if step.text is not None:
+            replies.append(Reply(text=step.text.get(ctx.lang)))
+        if step.show:
+            replies += content.CONTENT[step.show](ctx)
+        return replies
+
+    def _initial_selection(self, ctx: Ctx, step: Step) -> list[str]:
+        if step.kind != "multi_choice":
+            return []
+        previous = self._stored_answer(ctx, step, ctx.conv.pos.item)
+        if isinstance(previous, list):
+            return list(previous)
+        if step.preselect:
+            opts = [Option(k, label) for k, label, _, _ in self.options(ctx, step)]
+            return content.PRESELECT[step.preselect](ctx, opts)
+        return []
+
+    def _previous_selection(self, ctx: Ctx, step: Step, pos: Position) -> list[str]:
+        previous = self._stored_answer(ctx, step, pos.item)
+        return list(previous) if isinstance(previous, list) else []
+
+    def _stored_answer(self, ctx: Ctx, step: Step, item: int) -> Any:
+        value = ctx.conv.answers.get(step.id)
+        if step.for_each:
+            items = self.items(ctx, step)
+            return (value or {}).get(items[item]) if item < len(items) else None
+        return value
+
+    # --------------------------------------------------------------- answers
+    def on_button(self, ctx: Ctx, out: Outcome, incoming: Incoming) -> None:
+        key = incoming.button or ""
+        if key.startswith(lookup.OPEN_PREFIX):
+            self._lookup(ctx, out, lookup.open_entry(ctx, key))
+            return
+        conv = ctx.conv
+        if not conv.active or incoming.token != str(conv.seq):
+            out.events.append({"kind": "stale_button"})
+            out.replies.append(Reply(text=ctx.ui("moved_on")))
+            out.replies += self.current_prompt(ctx) or self.help_replies(ctx)
+            return
+        step = ctx.step
+        valid = [k for k, *_ in self.options(ctx, step)]
+        if step.kind == "multi_choice":
+            valid += [DONE_KEY] + ([NONE_KEY] if step.none_option else [])
+        if key not in valid:
+            out.events.append({"kind": "forged_button"})
+            out.replies.append(Reply(text=ctx.ui("moved_on")))
+            out.replies += self.prompt(ctx)
+            return
+        if step.kind == "multi_choice":
+            self.on_multi_button(ctx, out, step, key)
+        else:
+            self.answer(ctx, out, key)
+
+    def on_multi_button(self, ctx: Ctx, out: Outcome, step: Step, key: str) -> None:
+        conv = ctx.conv
+        if key == DONE_KEY:
+            self.answer(ctx, out, list(conv.pending))
+        elif key == NONE_KEY:
+            self.answer(ctx, out, [])
+        else:
+            conv.pending = [k for k in conv.pending if k != key] if key in conv.pending else [*conv.pending, key]
+            text = self.prompt(ctx)[0].text.rsplit("\n\n", 1)[0]
+            out.replies.append(self.multi_reply(ctx, step, str(conv.seq), text, edit=True))
+
+    def on_text(self, ctx: Ctx, out: Outcome, text: str) -> None:
+        conv = ctx.conv
+        if not conv.active:
+            if not ctx.profile.privacy_seen:
+                self.start_flow(ctx, out, WELCOME_FLOW)
+                return
+            out.events.append({"kind": "search"})
+            out.replies += lookup.search_replies(ctx, text)
+            return
+        step = ctx.step
+        opts = self.options(ctx, step)
+        choices = [Choice(k, (label, *syn)) for k, label, syn, _ in opts]
+        folded = fold(text)
+        if step.kind == "multi_choice":
+            if folded in DONE_WORDS:
+                self.answer(ctx, out, list(conv.pending))
+                return
+            if folded in NONE_WORDS:
+                self.answer(ctx, out, [])
+                return
+            keys, unknown = match_many(text, choices)
+            if keys and not unknown:
+                self.answer(ctx, out, keys)
+                return
+        elif step.kind in ("choice", "decision_tree"):
+            key = match_one(text, choices)
+            if key is not None:
+                self.answer(ctx, out, key)
+                return
+        command = self.flows.command_by_name.get(folded)
+        if command is not None:
+            self.on_command(ctx, out, "/" + folded)
+            return
+        out.events.append({"kind": "reask"})
+        listing = "\n".join(f"{i}. {label}" for i, (_, label, _, _) in enumerate(opts, 1))
+        out.replies.append(Reply(text=ctx.ui("not_understood") + "\n" + listing))
+        out.replies += self.prompt(ctx)
+
+    def answer(self, ctx: Ctx, out: Outcome, value: Any) -> None:
+        """Record the answer at the current position and move on."""
+        conv = ctx.conv
+        step = ctx.step
+        pos = conv.pos
+        items = self.items(ctx, step)
+        out.events.append({"kind": "answer", "step": step.id})
+        if step.kind == "decision_tree":
+            conv.answers.setdefault(step.id, {}).setdefault(items[pos.item], {})[pos.node] = value
+            conv.history.append(Position(pos.step, pos.item, pos.node))
+            self.enter(ctx, out, step.id, pos.item)
+            return
+        if step.for_each:
+            conv.answers.setdefault(step.id, {})[items[pos.item]] = value
+        else:
+            conv.answers[step.id] = value
+        command = self.apply_option_effects(ctx, step, value)
+        if command:
+            self.finish_flow(ctx, out, show_end=False)
+            self.on_command(ctx, out, command)
+            return
+        conv.history.append(Position(pos.step, pos.item))
+        next_step, next_item = self._after(step, pos.item, items)
+        self.enter(ctx, out, next_step, next_item)
+
+    def apply_option_effects(self, ctx: Ctx, step: Step, value: Any) -> str | None:
+        """Settings an option changes; returns the command it runs, if any."""
+        command = None
+        for key, _, _, definition in self.options(ctx, step):
+            if definition is None or key != value:
+                continue
+            if definition.set_lang:
+                ctx.profile.lang = definition.set_lang
+                ctx.profile.lang_chosen = True
+            command = definition.command
+        if step.once == "privacy_seen":
+            ctx.profile.privacy_seen = True
+        return command

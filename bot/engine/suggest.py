@@ -1,0 +1,80 @@
+"""Stage-wise suggestions derived from an assessment's answers.
+
+The assessment flow uses fixed step ids for the answers these functions read (``substances``,
+``stage``, ``life_areas``, ``covered``, ``focus``, ``partners``, ``acute_risk``); they are
+documented in ``conversations/README.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.models import Intervention, Trap
+from bot.stage import TreeResult, walk
+
+KEY_INTERVENTION_PRIORITY = 3
+"""Interventions at or above this priority define the stage's key elements."""
+
+
+@dataclass(frozen=True)
+class SubstanceResult:
+    substance: str
+    result: TreeResult
+
+
+def substance_results(kb: KnowledgeBase, answers: dict[str, Any]) -> list[SubstanceResult]:
+    """The SATS result for every substance staged so far."""
+    per_item = answers.get("stage") or {}
+    return [SubstanceResult(s, walk(kb.sats_tree, per_item.get(s) or {})) for s in answers.get("substances") or []
+            if s in per_item]
+
+
+def overall_level(results: list[SubstanceResult]) -> tuple[int | None, int | None]:
+    """The range for the person: rated on the worst-staged substance (the lowest level)."""
+    finished = [r.result for r in results if r.result.finished]
+    if not finished:
+        return None, None
+    return min(r.low for r in finished), min(r.high for r in finished)
+
+
+def overall_stage(kb: KnowledgeBase, answers: dict[str, Any]) -> str | None:
+    low, _ = overall_level(substance_results(kb, answers))
+    return kb.stage_of_level(low).id if low is not None else None
+
+
+def key_elements(kb: KnowledgeBase, stage_id: str) -> list[str]:
+    found: list[str] = []
+    for intervention in kb.interventions_for(stage_id):
+        if intervention.priority <= KEY_INTERVENTION_PRIORITY:
+            found += [e for e in intervention.elements if e not in found]
+    return found
+
+
+def suggested_focus(kb: KnowledgeBase, answers: dict[str, Any]) -> list[str]:
+    """Elements worth focusing on: relevant at the stage and core, key for it, or tied to an affected area."""
+    stage_id = overall_stage(kb, answers) or "engagement"
+    affected = set(answers.get("life_areas") or [])
+    covered = set(answers.get("covered") or [])
+    keys = set(key_elements(kb, stage_id))
+    out = []
+    for element in kb.all("elements"):
+        if element.id in covered or stage_id not in element.stages:
+            continue
+        if element.core or element.id in keys or affected & set(element.life_areas):
+            out.append(element.id)
+    return out
+
+
+def ranked_interventions(kb: KnowledgeBase, stage_id: str, focus: list[str], affected: list[str],
+                         limit: int = 5) -> list[Intervention]:
+    """The stage's interventions, those serving a focus element or an affected area first."""
+    def score(item: Intervention) -> tuple[int, int]:
+        bonus = 2 * len(set(item.elements) & set(focus)) + len(set(item.life_areas) & set(affected))
+        return (-bonus, item.priority)
+    return sorted(kb.interventions_for(stage_id), key=score)[:limit]
+
+
+def ranked_traps(kb: KnowledgeBase, stage_id: str, focus: list[str], limit: int = 4) -> list[Trap]:
+    return sorted(kb.traps_for(stage_id), key=lambda t: -len(set(t.elements) & set(focus)))[:limit]

@@ -1,0 +1,184 @@
+"""SQLite storage through sqlite-utils: users, conversation state, assessments, practice, events.
+
+WAL mode with ``synchronous=NORMAL``: a committed transaction survives the process being killed at
+any moment (it is in the WAL file before the commit returns). Only structured answers are stored;
+free text is kept only for users who opted in (``store_free_text``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.engine.state import Conversation, Profile
+
+SCHEMA_VERSION = 1
+DAY = 86400
+
+
+def now() -> float:
+    return time.time()
+
+
+class Storage:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self.db = sqlite_utils.Database(conn)
+        self.lock = threading.RLock()
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._create()
+
+    def _create(self) -> None:
+        db = self.db
+        db["users"].create({"id": int, "lang": str, "privacy_seen": int, "lang_chosen": int,
+                            "store_free_text": int, "term": str, "active": int, "created": float,
+                            "last_seen": float}, pk="id", if_not_exists=True)
+        db["conversations"].create({"user_id": int, "state": str, "updated": float}, pk="user_id",
+                                   if_not_exists=True)
+        db["assessments"].create({"id": int, "user_id": int, "created": float, "stage": str, "sats_level": int,
+                                  "record": str}, pk="id", if_not_exists=True)
+        db["practice"].create({"id": int, "user_id": int, "created": float, "case_id": str, "gold_level": int,
+                               "chosen_level": int, "intervention_score": float, "trap_score": float},
+                              pk="id", if_not_exists=True)
+        db["events"].create({"id": int, "ts": float, "kind": str, "name": str}, pk="id", if_not_exists=True)
+        db["free_texts"].create({"id": int, "user_id": int, "ts": float, "text": str}, pk="id", if_not_exists=True)
+        for table, column in (("assessments", "user_id"), ("practice", "user_id"), ("free_texts", "user_id"),
+                              ("events", "ts"), ("assessments", "created")):
+            db[table].create_index([column], if_not_exists=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write: everything inside commits together or not at all."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    # ------------------------------------------------------------- users
+    def profile(self, user_id: int, default_lang: str = "nb") -> Profile:
+        row = self.db.execute("SELECT lang, privacy_seen, lang_chosen, store_free_text, term FROM users WHERE id=?",
+                              [user_id]).fetchone()
+        if row is None:
+            return Profile(user_id=user_id, lang=default_lang)
+        return Profile(user_id, row[0], bool(row[1]), bool(row[2]), bool(row[3]), row[4] or "personen")
+
+    def conversation(self, user_id: int) -> Conversation:
+        row = self.db.execute("SELECT state FROM conversations WHERE user_id=?", [user_id]).fetchone()
+        return Conversation.from_dict(json.loads(row[0])) if row else Conversation()
+
+    def save(self, profile: Profile, conv: Conversation, events: list[dict[str, Any]] | None = None,
+             assessment: dict[str, Any] | None = None) -> int | None:
+        """Persist a step atomically: the profile, the conversation, events and a finished assessment."""
+        ts = now()
+        assessment_id = None
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, term, active, created, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET lang=excluded.lang,"
+                " privacy_seen=excluded.privacy_seen, lang_chosen=excluded.lang_chosen,"
+                " store_free_text=excluded.store_free_text, term=excluded.term, active=1, last_seen=excluded.last_seen",
+                [profile.user_id, profile.lang, int(profile.privacy_seen), int(profile.lang_chosen),
+                 int(profile.store_free_text), profile.term, ts, ts])
+            self.db.execute(
+                "INSERT INTO conversations (user_id, state, updated) VALUES (?, ?, ?)"
+                " ON CONFLICT(user_id) DO UPDATE SET state=excluded.state, updated=excluded.updated",
+                [profile.user_id, json.dumps(conv.to_dict(), separators=(",", ":")), ts])
+            for event in events or []:
+                name = event.get("name") or event.get("flow") or event.get("step") or event.get("stage") or ""
+                self.db.execute("INSERT INTO events (ts, kind, name) VALUES (?, ?, ?)", [ts, event["kind"], str(name)])
+            if assessment is not None:
+                cursor = self.db.execute(
+                    "INSERT INTO assessments (user_id, created, stage, sats_level, record) VALUES (?, ?, ?, ?, ?)",
+                    [profile.user_id, ts, assessment.get("stage"), assessment.get("sats_level"),
+                     json.dumps(assessment, ensure_ascii=False)])
+                assessment_id = cursor.lastrowid
+        return assessment_id
+
+    def mark_inactive(self, user_id: int) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE users SET active=0 WHERE id=?", [user_id])
+
+    def record_event(self, kind: str, name: str = "") -> None:
+        with self.transaction():
+            self.db.execute("INSERT INTO events (ts, kind, name) VALUES (?, ?, ?)", [now(), kind, name])
+
+    # -------------------------------------------------------- assessments
+    def assessments(self, user_id: int, limit: int = 10) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT id, created, record FROM assessments WHERE user_id=? ORDER BY id DESC LIMIT ?",
+                               [user_id, limit]).fetchall()
+        return [{"id": r[0], "created": r[1], **json.loads(r[2])} for r in rows]
+
+    def save_practice(self, user_id: int, case_id: str, gold: int, chosen: int | None,
+                      intervention_score: float | None, trap_score: float | None) -> None:
+        with self.transaction():
+            self.db.execute("INSERT INTO practice (user_id, created, case_id, gold_level, chosen_level, "
+                            "intervention_score, trap_score) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [user_id, now(), case_id, gold, chosen, intervention_score, trap_score])
+
+    def practice_results(self, user_id: int | None = None) -> list[dict[str, Any]]:
+        table = self.db["practice"]
+        rows = table.rows_where("user_id = ?", [user_id]) if user_id is not None else table.rows
+        return list(rows)
+
+    def save_free_text(self, user_id: int, text: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT INTO free_texts (user_id, ts, text) VALUES (?, ?, ?)", [user_id, now(), text])
+
+    # ------------------------------------------------------------ privacy
+    def delete_user(self, user_id: int) -> int:
+        """Delete everything stored about one user; returns the number of rows removed."""
+        removed = 0
+        with self.transaction():
+            for table, column in (("assessments", "user_id"), ("practice", "user_id"), ("free_texts", "user_id"),
+                                  ("conversations", "user_id"), ("users", "id")):
+                removed += self.db.execute(f"DELETE FROM {table} WHERE {column}=?", [user_id]).rowcount
+        return removed
+
+    def export_user(self, user_id: int) -> dict[str, Any]:
+        def rows(table: str, column: str) -> list[dict[str, Any]]:
+            return list(self.db[table].rows_where(f"{column} = ?", [user_id]))
+        data = {"user": rows("users", "id"), "conversation": rows("conversations", "user_id"),
+                "assessments": rows("assessments", "user_id"), "practice": rows("practice", "user_id"),
+                "free_texts": rows("free_texts", "user_id")}
+        for item in data["assessments"]:
+            item["record"] = json.loads(item["record"])
+        for item in data["conversation"]:
+            item["state"] = json.loads(item["state"])
+        return data
+
+    def purge(self, retention_days: int, at: float | None = None) -> dict[str, int]:
+        """Remove what is older than the retention limit; returns rows removed per table."""
+        cutoff = (at if at is not None else now()) - retention_days * DAY
+        counts = {}
+        with self.transaction():
+            for table, column in (("assessments", "created"), ("practice", "created"), ("free_texts", "ts"),
+                                  ("events", "ts"), ("conversations", "updated")):
+                counts[table] = self.db.execute(f"DELETE FROM {table} WHERE {column} < ?", [cutoff]).rowcount
+            stale = self.db.execute(
+                "DELETE FROM users WHERE last_seen < ? AND id NOT IN (SELECT user_id FROM assessments)"
+                " AND id NOT IN (SELECT user_id FROM practice)", [cutoff]).rowcount
+            counts["users"] = stale
+        return counts
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+    def close(self) -> None:
+        self.db.conn.close()
