@@ -14,8 +14,9 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.models import Intervention, Trap
 from bot.stage import TreeResult, walk
 
-KEY_INTERVENTION_PRIORITY = 3
-"""Interventions at or above this priority define the stage's key elements."""
+KEY_INTERVENTIONS = 3
+"""The first elements of the stage's top interventions are its key elements."""
+MAX_FOCUS = 6
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,11 @@ def overall_stage(kb: KnowledgeBase, answers: dict[str, Any]) -> str | None:
 
 
 def key_elements(kb: KnowledgeBase, stage_id: str) -> list[str]:
+    """The main element of each of the stage's highest-priority interventions."""
     found: list[str] = []
-    for intervention in kb.interventions_for(stage_id):
-        if intervention.priority <= KEY_INTERVENTION_PRIORITY:
-            found += [e for e in intervention.elements if e not in found]
+    for intervention in kb.interventions_for(stage_id)[:KEY_INTERVENTIONS]:
+        if intervention.elements[0] not in found:
+            found.append(intervention.elements[0])
     return found
 
 
@@ -57,14 +59,15 @@ def suggested_focus(kb: KnowledgeBase, answers: dict[str, Any]) -> list[str]:
     stage_id = overall_stage(kb, answers) or "engagement"
     affected = set(answers.get("life_areas") or [])
     covered = set(answers.get("covered") or [])
-    keys = set(key_elements(kb, stage_id))
-    out = []
-    for element in kb.all("elements"):
-        if element.id in covered or stage_id not in element.stages:
-            continue
-        if element.core or element.id in keys or affected & set(element.life_areas):
-            out.append(element.id)
-    return out
+    elements = [e for e in kb.all("elements") if e.id not in covered and stage_id in e.stages]
+    ordered = [e.id for e in elements if e.core]
+    ordered += [k for k in key_elements(kb, stage_id) if k in {e.id for e in elements}]
+    ordered += [e.id for e in elements if affected & set(e.life_areas)]
+    out: list[str] = []
+    for element_id in ordered:
+        if element_id not in out:
+            out.append(element_id)
+    return out[:MAX_FOCUS]
 
 
 def ranked_interventions(kb: KnowledgeBase, stage_id: str, focus: list[str], affected: list[str],
@@ -72,6 +75,7 @@ def ranked_interventions(kb: KnowledgeBase, stage_id: str, focus: list[str], aff
     """The stage's interventions, those serving a focus element or an affected area first."""
     def score(item: Intervention) -> tuple[int, int]:
         bonus = 2 * len(set(item.elements) & set(focus)) + len(set(item.life_areas) & set(affected))
+        bonus += 3 if item.stages[0] == stage_id else 0
         return (-bonus, item.priority)
     return sorted(kb.interventions_for(stage_id), key=score)[:limit]
 

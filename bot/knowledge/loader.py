@@ -28,9 +28,15 @@ def knowledge_files(folder: Path) -> list[Path]:
 def describe_errors(exc: ValidationError, model: type[BaseModel]) -> list[tuple[tuple, str]]:
     """Turn pydantic errors into (location, trainer-friendly message) pairs."""
     out = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
+    errors = exc.errors()
+    union_branches = [tuple(e["loc"]) for e in errors if any(_is_type_tag(p) for p in e["loc"])]
+    for err in errors:
+        raw_loc = tuple(err["loc"])
         kind = err["type"]
+        if kind in _TYPE_MISMATCH and any(len(other) > len(raw_loc) and other[:len(raw_loc) - 1] == raw_loc[:-1]
+                                          for other in union_branches):
+            continue  # the value matched another branch of a union better; report that one
+        loc = tuple(p for p in raw_loc if not _is_type_tag(p))
         if kind == "extra_forbidden":
             allowed = _fields_at(model, loc[:-1])
             message = f"unknown key '{loc[-1]}'{did_you_mean(str(loc[-1]), allowed)}"
@@ -42,6 +48,15 @@ def describe_errors(exc: ValidationError, model: type[BaseModel]) -> list[tuple[
             message = err["msg"]
         out.append((loc, message))
     return out
+
+
+_TYPE_MISMATCH = {"string_type", "list_type", "int_type", "dict_type", "model_type", "bool_type", "float_type"}
+_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
+
+
+def _is_type_tag(part: object) -> bool:
+    """Pydantic puts union branch names (``str``, ``list[OptionDef]``) into error locations."""
+    return isinstance(part, str) and (part in _TAGS or "[" in part or part[:1].isupper())
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
