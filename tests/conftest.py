@@ -1,0 +1,79 @@
+"""Shared fixtures: the real bundled knowledge and flows, and services on temporary databases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from bot.engine.replies import Incoming, Reply
+from bot.service import BotService, load_all
+
+
+@pytest.fixture(scope="session")
+def loaded():
+    return load_all(Config())
+
+
+@pytest.fixture(scope="session")
+def kb(loaded):
+    return loaded[0]
+
+
+@pytest.fixture(scope="session")
+def flows(loaded):
+    return loaded[1]
+
+
+@pytest.fixture
+def make_service(tmp_path: Path) -> Iterator[Callable[..., BotService]]:
+    """Build services on one temporary database (a second call simulates a restart)."""
+    made: list[BotService] = []
+
+    def make(**overrides) -> BotService:
+        config = Config(db_path=tmp_path / "bot.sqlite")
+        for key, value in overrides.items():
+            setattr(config, key, value)
+        service = BotService(config)
+        made.append(service)
+        return service
+
+    yield make
+    for service in made:
+        service.close()
+
+
+class ChatDriver:
+    """Talks to a service like a user: types text, presses buttons by label or key."""
+
+    def __init__(self, service: BotService, user_id: int = 42, language_code: str | None = None) -> None:
+        self.service = service
+        self.user_id = user_id
+        self.language_code = language_code
+        self.last: list[Reply] = []
+
+    def send(self, text: str) -> list[Reply]:
+        self.last = self.service.handle(self.user_id, Incoming(text=text), language_code=self.language_code)
+        return self.last
+
+    def press(self, label_or_key: str) -> list[Reply]:
+        for reply in reversed(self.last):
+            for option in reply.options:
+                if label_or_key in (option.key, option.label) or option.label.startswith(label_or_key):
+                    self.last = self.service.handle(self.user_id, Incoming(button=option.key, token=reply.token))
+                    return self.last
+        raise AssertionError(f"no button {label_or_key!r} in {[o.label for r in self.last for o in r.options]}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(f"{r.title or ''}\n{r.text}" for r in self.last)
+
+    def options(self) -> list[str]:
+        return [o.label for r in self.last for o in r.options]
+
+
+@pytest.fixture
+def driver(make_service) -> ChatDriver:
+    return ChatDriver(make_service())

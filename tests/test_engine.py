@@ -1,0 +1,158 @@
+"""The engine through the service: step kinds, back, cancel, restart, re-ask, typos, stale buttons."""
+
+from __future__ import annotations
+
+from bot.engine.matching import Choice, match_many, match_one
+from bot.engine.replies import Incoming
+from tests.conftest import ChatDriver
+
+
+def start_assessment(driver: ChatDriver) -> None:
+    driver.send("/start")
+    driver.press("nb")
+    driver.press("assess")
+
+
+def test_first_use_shows_privacy_note_and_language_choice(driver):
+    driver.send("/start")
+    assert "fødselsnummer" in driver.text and "identifying" in driver.text
+    assert driver.options() == ["Norsk (bokmål)", "English"]
+
+
+def test_choosing_english_switches_every_text(driver):
+    driver.send("/start")
+    driver.press("en")
+    assert "What would you like to do" in driver.text
+    driver.send("/hjelp")
+    assert "/assessment" not in driver.text or "Help" in driver.text
+
+
+def test_a_flow_command_for_a_new_user_goes_through_the_privacy_note_first(driver):
+    driver.send("/vurdering")
+    assert "Velg språk" in driver.text
+    driver.press("nb")
+    assert "1/7" in driver.text
+
+
+def test_choice_accepts_buttons_numbers_labels_and_typos(driver):
+    start_assessment(driver)
+    driver.send("3")
+    assert "psykiske vansker" in driver.text
+    driver.send("/tilbake")
+    driver.send("vet ikk")
+    assert "psykiske vansker" in driver.text
+
+
+def test_bad_answer_is_reasked_with_the_valid_options(driver):
+    start_assessment(driver)
+    driver.send("kanskje i morgen, hvem vet")
+    assert "passet ikke" in driver.text
+    assert "1. Ja" in driver.text and "2. Nei" in driver.text
+    assert driver.options() == ["Ja", "Nei", "Vet ikke"]
+
+
+def test_multi_select_toggles_on_the_same_message_and_finishes_with_done(driver):
+    start_assessment(driver)
+    driver.send("ja")
+    driver.send("ja")
+    driver.send("moderat")
+    driver.press("Bolig")
+    reply = driver.last[0]
+    assert reply.edit and reply.multi
+    assert [o.label for o in reply.options if o.selected] == ["Bolig"]
+    driver.press("Bolig")
+    assert not [o for o in driver.last[0].options if o.selected]
+    driver.press("Økonomi")
+    driver.press("Ferdig ✔")
+    assert "akutt fare" in driver.text
+
+
+def test_typed_multi_selection_by_numbers(driver):
+    start_assessment(driver)
+    for answer in ("ja", "ja", "lett", "1, 2", "nei", "1 2"):
+        driver.send(answer)
+    assert "Stadium for Alkohol" in driver.text
+    state = driver.service.storage.conversation(driver.user_id)
+    assert state.answers["life_areas"] == ["housing", "finances"]
+    assert state.answers["substances"] == ["alcohol", "cannabis"]
+
+
+def test_back_goes_one_step_and_keeps_going(driver):
+    start_assessment(driver)
+    driver.send("ja")
+    driver.send("/tilbake")
+    assert "1/7" in driver.text
+    driver.send("nei")
+    assert "psykiske vansker" in driver.text
+
+
+def test_back_inside_the_decision_tree_forgets_later_answers(driver):
+    start_assessment(driver)
+    for answer in ("ja", "ja", "lett", "ingen", "nei", "alkohol", "ja", "ja"):
+        driver.send(answer)
+    assert "redusert" in driver.text
+    driver.send("/tilbake")
+    assert "regelmessig" in driver.text
+    driver.send("nei")
+    assert "SATS 2" in driver.text
+
+
+def test_cancel_and_restart(driver):
+    start_assessment(driver)
+    driver.send("ja")
+    driver.send("/avbryt")
+    assert "Avbrutt" in driver.text
+    assert not driver.service.storage.conversation(driver.user_id).active
+    driver.send("/vurdering")
+    assert "1/7" in driver.text
+    driver.send("ja")
+    driver.send("/omstart")
+    assert "1/7" in driver.text
+
+
+def test_stale_and_forged_buttons_get_a_clear_answer(driver):
+    start_assessment(driver)
+    old = driver.last[-1]
+    driver.send("ja")
+    replies = driver.service.handle(driver.user_id, Incoming(button="yes", token=old.token))
+    assert "passert" in replies[0].text
+    assert "psykiske vansker" in replies[-1].text
+    token = driver.last[-1].token
+    replies = driver.service.handle(driver.user_id, Incoming(button="drop_tables", token=token))
+    assert "passert" in replies[0].text
+
+
+def test_unknown_command_gets_help_never_silence(driver):
+    replies = driver.send("/finnesikke")
+    assert "/finnesikke" in replies[0].text
+    assert any("/vurdering" in r.text for r in replies)
+
+
+def test_non_text_and_empty_messages_get_an_explanation(driver):
+    driver.send("/start")
+    driver.press("nb")
+    assert "bare lese tekst" in driver.send("\x00nontext")[0].text
+    assert "tom" in driver.send("   ")[0].text
+
+
+def test_lookup_during_a_flow_keeps_the_question(driver):
+    start_assessment(driver)
+    driver.send("/stadier")
+    assert "Stadiene i IDDT" in driver.text
+    assert driver.last[-1].options and "1/7" in driver.last[-1].text
+
+
+def test_language_switch_mid_flow_rerenders_the_question(driver):
+    start_assessment(driver)
+    driver.send("/sprak en")
+    assert "1/7 Co-occurrence" in driver.text
+
+
+def test_matching_tolerates_typos_and_missing_letters():
+    choices = [Choice("housing", ("Bolig",)), Choice("finances", ("Økonomi",)), Choice("work", ("Arbeid og aktivitet",))]
+    assert match_one("okonomi", choices) == "finances"
+    assert match_one("bollig", choices) == "housing"
+    assert match_one("2", choices) == "finances"
+    assert match_one("xyz", choices) is None
+    assert match_many("bolig og økonomi", choices) == (["housing", "finances"], [])
+    assert match_many("bolig, tull", choices) == (["housing"], ["tull"])
