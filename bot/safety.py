@@ -267,6 +267,9 @@ _INTENT_EN = (
     r"thinks (?:about|of)|thought about|decided|ready|considering|talking about|talks about|"
     r"says (?:he|she|they) (?:will|is going|wants)|said (?:he|she|they) (?:would|was going|wanted))(?: to)?"
 )
+_TAKE_LIFE_NB = (
+    r"ta (?:livet (?:sitt|sit|mitt|mit|sin|av seg|av meg)|livet(?= ?[.!?,;\n]| ?$)|(?:sitt|mitt) (?:eget )?liv)"
+)
 _VIOLENT_NB = (
     r"(?:drepe|skade|sla (?:ned|ihjel|til)|sla|knivstikke|stikke (?:ned|til)|skyte|angripe|banke(?: opp)?|"
     r"kverke|myrde|ta livet av (?!seg\b|meg\b)\w+|brenne ned|sette fyr pa)\b(?! seg\b)"
@@ -286,14 +289,16 @@ _PILLS_EN = r"(?:pills|tablets|meds|medication|medicine|packet|pack|bottle|box|p
 # (kind, needs a substance word in the sentence, pattern) — each states a current risk by itself.
 _ACUTE_RULES: tuple[tuple[str, bool, str], ...] = (
     # suicide, nb
-    ("suicide", False, rf"\b{_INTENT_NB} {_GAP}(?:ta (?:sitt |mitt )?(?:eget )?liv(?:et)?|drepe seg|bega selvmord|"
+    ("suicide", False, rf"\b{_INTENT_NB} {_GAP}(?:{_TAKE_LIFE_NB}|drepe seg|bega selvmord|"
      r"gjore slutt pa (?:det|livet|alt)|avslutte livet|ende livet|henge seg|skyte seg|drukne seg|"
-     r"hoppe (?:fra|foran|ut|ned)|kaste seg (?:foran|ut))\b"),
+     r"hoppe(?= ?[.!?,;\n]| ?$| (?:fra|foran|ut|ned|av)\b)|kaste seg (?:foran|ut))\b"),
     ("suicide", False, rf"\b{_INTENT_NB} {_GAP}selvmord\b"),
-    ("suicide", False, r"\b(?:vil|onsker a|har lyst (?:til )?a|lyst til a) (?:bare |helst |heller )?(?:do|doe)\b"),
+    ("suicide", False, r"\b(?:vil|skal|onsker a|har lyst (?:til )?a|lyst til a) (?:bare |helst |heller )?"
+     r"(?:do|doe)\b"),
     ("suicide", False, r"\b(?:vil|onsker a|har lyst til a) (?:bare |helst |heller )?forsvinne\b"),
     ("suicide", False, r"\bjeg (?:\w+ ){0,3}ta livet av meg\b"),
     ("suicide", False, r"\b(?:vil|orker|klarer|gidder|onsker|har lyst til a) ikke (?:a )?leve\b"),
+    ("suicide", False, r"\bikke (?:vil|orker|klarer|gidder|onsker a|har lyst til a) (?:a )?leve\b"),
     ("suicide", False, r"\bvil ikke (?:vaere (?:her|i live|til)|vakne)\b"),
     ("suicide", False, r"\bikke (?:(?:noe )?lyst (?:til )?a leve|verdt a leve|vits (?:i|med) a leve)\b"),
     ("suicide", False, r"\bingen grunn til a leve\b"),
@@ -308,8 +313,10 @@ _ACUTE_RULES: tuple[tuple[str, bool, str], ...] = (
     ("suicide", False, rf"\b(?:kill|killing|kills) {_SELF_EN}\b"),
     ("suicide", False, r"\b(?:take|taking|end|ending) (?:my|his|her|their|your) (?:own )?life\b"),
     ("suicide", False, r"\bend(?:ing)? it all\b"),
-    ("suicide", False, rf"\b{_INTENT_EN} {_GAP}(?:end it|end things|die|commit suicide|disappear|"
+    ("suicide", False, rf"\b{_INTENT_EN} {_GAP}(?:end it(?! with)|end things|commit suicide|disappear|"
      r"jump (?:off|from|in front)|overdose)\b"),
+    ("suicide", False, r"\b(?:wants?|wanted|wanna|wanting|wish(?:es)?|ready|plans?|planning|decided|tr(?:y|ies|ying|ied)"
+     r"|going|gonna) to die\b(?! (?:of|from)\b)"),
     ("suicide", False, rf"\b(?:hang|hanging|shoot|shooting|drown|drowning) {_SELF_EN}\b"),
     ("suicide", False, r"\b(?:do|does)(?:n'?t| not) want to (?:be alive|live|wake up|be here|exist|go on)\b"),
     ("suicide", False, r"\b(?:no|any) (?:reason|point) (?:to|in) (?:live|living|going on)\b"),
@@ -326,8 +333,8 @@ _ACUTE_RULES: tuple[tuple[str, bool, str], ...] = (
     ("self_harm", False, r"\b(?:har )?(?:kuttet|skaret|skjaert|rispet) seg\b"),
     ("self_harm", False, r"\b(?:skader|skade|skadet|brenner|brenne|brent|slar|sla) seg selv\b"),
     ("self_harm", False, r"\bselvskader\b"),
-    ("self_harm", False, rf"\b(?:cutting|cuts|cut|burning|burns|burned|burnt|hurting|hurts|hurt|harming|harms|"
-     rf"harmed|injuring|injured|scratching|scratched) {_SELF_EN}\b"),
+    ("self_harm", False, rf"\b(?:cut|cuts|cutting|burn|burns|burning|burned|burnt|hurt|hurts|hurting|harm|harms|"
+     rf"harming|harmed|injure|injures|injuring|injured|scratch|scratches|scratching|scratched) {_SELF_EN}\b"),
     ("self_harm", False, r"\b(?:is|'s|are|am|has been|started|keeps|currently) self[- ]?harming\b"),
     # overdose
     ("overdose", False, r"\b(?:har|hadde) (?:tatt|fatt) (?:en )?overdose\b"),
@@ -378,8 +385,8 @@ _ACUTE_RULES: tuple[tuple[str, bool, str], ...] = (
 
 # Topic words: a risk named without saying it is happening. Current only with a time word.
 _TOPIC_RULES: tuple[tuple[str, str], ...] = (
-    ("suicide", r"\b(?:selvmord\w*|suicid\w*|livslede|dodsonsker?|ta (?:sitt |mitt )?(?:eget )?livet\b|"
-     r"tok livet|livet av seg|kill\w* " + _SELF_EN + r"|take (?:his|her|their|my) (?:own )?life)"),
+    ("suicide", r"\b(?:selvmord\w*|suicid\w*|livslede|dodsonsker?|" + _TAKE_LIFE_NB + r"|tok livet (?:sitt|av seg)|"
+     r"kill\w* " + _SELF_EN + r"|take (?:his|her|their|my) (?:own )?life)\b"),
     ("self_harm", r"\b(?:selvskad\w*|self[- ]?harm\w*|self[- ]?injur\w*|kutt\w* seg|skad\w* seg selv|cutting)"),
     ("overdose", r"\b(?:overdos\w*|od|od'?d|nalokson\w*|naloxon\w*|forgiftning)\b"),
     ("violence", r"\b(?:vold\w*|violen\w*|drap\w*|homicid\w*|trussel\w*|trusler\w*|threat\w*|aggress\w*|"
@@ -409,7 +416,7 @@ _HISTORY_RE = re.compile(
     r"historikk|anamnes\w*|kjent med|har en historie|i sin tid|flere ganger|mange ganger|da (?:han|hun|hen) var|"
     r"history of|in the past|previously|previous|prior|years ago|months ago|weeks ago|last year|"
     r"as a (?:teenager|child|teen|kid|student)|when (?:he|she|they) (?:was|were)|long ago|formerly|former|"
-    r"several times|many times|multiple times)\b"
+    r"several times|many times|multiple times|used to)\b"
 )
 _TEACHING_RE = re.compile(
     r"\b(?:hvordan (?:\w+ ){0,2}(?:spor\w*|kartlegg\w*|vurder\w*|snakk\w*|ta opp|tar opp|forebygg\w*|"
@@ -434,9 +441,11 @@ _QUESTION_START_RE = re.compile(
     r"^\W*(?:hvordan|hva|hvorfor|nar|hvilke|hvilken|hvem|kan|bor|skal|er det|finnes|how|what|why|when|which|"
     r"who|is there|are there|should|can|could|does|do)\b"
 )
-_NEGATION_RE = re.compile(
-    r"\b(?:ikke|ingen|aldri|benekter|benektet|avkrefter|avkreftet|uten|nekter for|intet|"
-    r"not|no|never|denies|denied|denying|without|negative for|[\w]+n't)\b"
+_NEGATION_RE = re.compile(r"\b(?:ikke|ingen|aldri|uten|intet|not|no|never|without|\w+n't)\b")
+# Denials negate everything after them in the clause ("benekter at hun har tanker om å skade seg selv").
+_DENIAL_RE = re.compile(
+    r"\b(?:benekter|benektet|avkrefter|avkreftet|nekter for|negerer|denies|denied|denying|negative for|"
+    r"rules? out|ruled out)\b"
 )
 _SENTENCE_RE = re.compile(r"[^.!?\n;]+[.!?\n;]*")
 _CLAUSE_SPLIT_RE = re.compile(r",|:| - | (?:og|and|men|but|eller|or) ")
@@ -483,7 +492,7 @@ def _negated(prefix: str) -> bool:
     if stops:
         prefix = prefix[stops[-1] :]
     words = prefix.split()[-_NEGATION_WINDOW:]
-    return bool(_NEGATION_RE.search(" ".join(words)))
+    return bool(_NEGATION_RE.search(" ".join(words)) or _DENIAL_RE.search(prefix))
 
 
 def _is_question(sentence: str) -> bool:

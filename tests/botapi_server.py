@@ -8,6 +8,7 @@ every request, and plays simulated users who type, press buttons and wait for th
 
 from __future__ import annotations
 
+import contextlib
 import html
 import itertools
 import json
@@ -169,10 +170,8 @@ def _params(content_type: str, body: bytes) -> dict[str, Any]:
         if key in JSON_FIELDS and isinstance(value, str):
             value = json.loads(value) if value else None
         elif key in INT_FIELDS and isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = int(value)
-            except ValueError:
-                pass
         params[key] = value
     return params
 
@@ -187,10 +186,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         self.server.api._connections.discard(self.connection)
-        try:
+        with contextlib.suppress(OSError):
             super().finish()
-        except OSError:
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
@@ -201,10 +198,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = self.server.api.dispatch(self.path, self.headers.get("Content-Type", ""), body)
         except _Drop:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         data = json.dumps(payload).encode("utf-8")
         self.send_response(status)
@@ -288,10 +283,8 @@ class FakeBotApi:
             server.shutdown()
             server.server_close()
         for conn in list(self._connections):
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def go_down(self, seconds: float) -> None:
         """Refuse connections (listening socket closed, open ones cut) for ``seconds``, then come back."""

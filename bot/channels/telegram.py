@@ -27,6 +27,7 @@ import traceback
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from telegram import (
@@ -72,7 +73,7 @@ ERROR = "\x00error"
 FALLBACK_ERROR = "Noe gikk galt. Prøv igjen. / Something went wrong. Please try again."
 """Only when even the service cannot answer."""
 
-TOKEN_SHAPE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,}$")
+TOKEN_SHAPE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{10,}$")
 SEND_ATTEMPTS = 5
 STARTUP_WAIT = 30.0
 """Seconds to keep retrying an unreachable Bot API at start-up before giving up."""
@@ -258,9 +259,11 @@ class TelegramFrontEnd:
             return
         user = update.effective_user
         if user and self._is_admin_reload(text, user.id):
-            ok, message = self.service.reload()
+            started = time.perf_counter()
+            ok, message = await asyncio.to_thread(self.service.reload)
             log.info("reload ok=%s", ok)
             await self.deliver(update, context, [Reply(text=message)])
+            _log_update("message", "reload", started)
             return
         await self.process(update, context, Incoming(text=text))
 
@@ -508,13 +511,41 @@ async def serve(app: Application, config: Any, stop: asyncio.Event | None = None
             )
         await app.start()
         log.info("telegram bot running mode=%s", "webhook" if webhook_url else "polling")
+        watcher = None
+        if getattr(config, "watch", False):
+            folders = [getattr(config, "knowledge_dir", None), getattr(config, "conversations_dir", None)]
+            watcher = asyncio.create_task(watch_knowledge(front.service, [f for f in folders if f], stop))
         await stop.wait()
         log.info("stopping")
+        if watcher is not None:
+            await watcher
         await updater.stop()
         await app.stop()
     finally:
         await app.shutdown()
     return 0
+
+
+def _yaml_mtimes(folders: list[Any]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for folder in folders:
+        for path in Path(folder).rglob("*.yaml"):
+            with contextlib.suppress(OSError):
+                found[str(path)] = path.stat().st_mtime_ns
+    return found
+
+
+async def watch_knowledge(service: Service, folders: list[Any], stop: asyncio.Event, interval: float = 2.0) -> None:
+    """``--watch``: reload when a YAML file changes; the service keeps the last good knowledge if invalid."""
+    seen = _yaml_mtimes(folders)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+        current = _yaml_mtimes(folders)
+        if current != seen and not stop.is_set():
+            seen = current
+            ok, _message = await asyncio.to_thread(service.reload)
+            (log.info if ok else log.warning)("knowledge changed; reload ok=%s", ok)
 
 
 def _url_path(webhook_url: str) -> str:
@@ -541,10 +572,14 @@ def run_telegram(config: Any, service: Service | None = None) -> int:
             return 2
     own_service = service is None
     if service is None:
+        from bot.knowledge import KnowledgeError
         from bot.service import BotService
 
-        factory = getattr(BotService, "from_config", BotService)
-        service = factory(config)
+        try:
+            service = BotService.from_config(config)
+        except KnowledgeError as exc:
+            print(f"iddt-bot telegram: the knowledge does not load:\n{exc}", file=sys.stderr)
+            return 1
     try:
         app = build_application(service, token, base_url=getattr(config, "base_url", None) or None)
         return asyncio.run(serve(app, config))

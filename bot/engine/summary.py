@@ -8,7 +8,6 @@ from typing import Any
 from bot.engine.context import Ctx
 from bot.engine.replies import Document, Reply
 from bot.engine.suggest import (
-    SubstanceResult,
     overall_level,
     ranked_interventions,
     ranked_traps,

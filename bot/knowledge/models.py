@@ -310,4 +310,4 @@ UI_KEY = "ui"
 
 def item_id(item: Any) -> str:
     """The id of any collection item (used for ``kb export`` and references)."""
-    return str(getattr(item, "id"))
+    return str(item.id)

@@ -1,0 +1,1 @@
+"""The benchmark behind ``iddt-bot bench`` (see ``benchmarks/README.md``)."""
