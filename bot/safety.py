@@ -272,17 +272,19 @@ _TAKE_LIFE_NB = (
 )
 _VIOLENT_NB = (
     r"(?:drepe|skade|sla (?:ned|ihjel|til)|sla|knivstikke|stikke (?:ned|til)|skyte|angripe|banke(?: opp)?|"
-    r"kverke|myrde|ta livet av (?!seg\b|meg\b)\w+|brenne ned|sette fyr pa)\b(?! seg\b)"
+    r"kverke|myrde|ta livet av (?!seg\b|meg\b)\w+|brenne ned|sette fyr pa)\b(?! (?:seg|tiden)\b)"
 )
 _VIOLENT_EN = (
     rf"(?:kill|hurt|stab|shoot|harm|beat(?: up)?|attack|murder|strangle)(?! {_SELF_EN}\b)"
     r" (?:someone|somebody|people|everyone|him|her|them|me|you|us|his|her|their|my|the|a|staff|\w+'s)\b"
 )
-_PILL_QUANT_NB = r"(?:en hel|et helt|hele|alle|mange|masse|en haug(?: med)?|en boks(?: med)?|for mange|en full)"
+_PILL_QUANT_NB = (
+    r"(?:en hel|et helt|hele|alle|mange|masse|en haug(?: med)?|en boks(?: med)?|for mange|en full|[1-9][0-9]+)"
+)
 _PILLS_NB = r"(?:piller|pillene|tabletter|tablettene|pakke|pakka|pakken|brett|brettet|eske|esken|glass|medisin\w*)"
 _PILL_QUANT_EN = (
     r"(?:a whole|the whole|an entire|all(?: of)?|a handful of|handfuls of|a bunch of|loads of|lots of|"
-    r"a lot of|too many|a full|a bottle of|a packet of|a box of|a pack of|a strip of)"
+    r"a lot of|too many|a full|a bottle of|a packet of|a box of|a pack of|a strip of|[1-9][0-9]+)"
 )
 _PILLS_EN = r"(?:pills|tablets|meds|medication|medicine|packet|pack|bottle|box|paracetamol|sleeping)"
 
@@ -309,6 +311,7 @@ _ACUTE_RULES: tuple[tuple[str, bool, str], ...] = (
      r"(?:selvmordstanker|selvmordsplaner?|dodsonsker|suicidale tanker|tanker om (?:selvmord|a do|a ta livet))"),
     ("suicide", False, r"\b(?:selvmordsplan\w*|avskjedsbrev\w*|farvelbrev\w*|selvmordsbrev\w*)"),
     ("suicide", False, r"\btruer med selvmord\b"),
+    ("suicide", False, r"\b(?:samlet|samler|hamstret|hamstrer) (?:opp |pa )?(?:piller|tabletter|medisiner)\b"),
     # suicide, en
     ("suicide", False, rf"\b(?:kill|killing|kills) {_SELF_EN}\b"),
     ("suicide", False, r"\b(?:take|taking|end|ending) (?:my|his|her|their|your) (?:own )?life\b"),
@@ -328,13 +331,16 @@ _ACUTE_RULES: tuple[tuple[str, bool, str], ...] = (
      r"(?:suicidal (?:thoughts|ideation|feelings|plans?|intent)|thoughts (?:of|about) "
      r"(?:suicide|killing|ending|dying))\b"),
     ("suicide", False, r"\b(?:suicide|goodbye|farewell) (?:note|letter|plan)s?\b"),
+    ("suicide", False, r"\b(?:stockpil\w*|hoard\w*|saving up) (?:pills|tablets|meds|medication)\b"),
     # self-harm
     ("self_harm", False, r"\b(?:kutter|skjaerer|risper|brenner) seg\b"),
     ("self_harm", False, r"\b(?:har )?(?:kuttet|skaret|skjaert|rispet) seg\b"),
     ("self_harm", False, r"\b(?:skader|skade|skadet|brenner|brenne|brent|slar|sla) seg selv\b"),
     ("self_harm", False, r"\bselvskader\b"),
-    ("self_harm", False, rf"\b(?:cut|cuts|cutting|burn|burns|burning|burned|burnt|hurt|hurts|hurting|harm|harms|"
-     rf"harming|harmed|injure|injures|injuring|injured|scratch|scratches|scratching|scratched) {_SELF_EN}\b"),
+    # "hurt herself" alone is often an accident ("fell off the bike"); it counts when intended or ongoing.
+    ("self_harm", False, rf"\b(?:cut|cuts|cutting|burns|burning|burned|burnt|hurting|harms|harming|harmed|"
+     rf"injures|injuring|scratches|scratching|scratched) {_SELF_EN}\b"),
+    ("self_harm", False, rf"\b{_INTENT_EN} {_GAP}(?:hurt|harm|cut|burn|injure|scratch) {_SELF_EN}\b"),
     ("self_harm", False, r"\b(?:is|'s|are|am|has been|started|keeps|currently) self[- ]?harming\b"),
     # overdose
     ("overdose", False, r"\b(?:har|hadde) (?:tatt|fatt) (?:en )?overdose\b"),
@@ -486,30 +492,29 @@ def _split(norm: str) -> tuple[list[tuple[int, int, str]], list[_Clause]]:
     return sentences, clauses
 
 
-def _negated(prefix: str) -> bool:
-    """Whether one of the last few words before a hit (within its clause) negates it."""
-    stops = [m.end() for m in _NEG_STOP_RE.finditer(prefix)]
-    if stops:
-        prefix = prefix[stops[-1] :]
-    words = prefix.split()[-_NEGATION_WINDOW:]
-    return bool(_NEGATION_RE.search(" ".join(words)) or _DENIAL_RE.search(prefix))
-
-
 def _is_question(sentence: str) -> bool:
     """A sentence that asks something (ends with '?' or opens with a question word)."""
     return sentence.rstrip().endswith("?") or bool(_QUESTION_START_RE.match(sentence))
 
 
 class _Scan:
-    """One pass over normalised text; memoises per-clause and per-sentence flags."""
+    """One pass over normalised text.
+
+    Flags are computed once per clause and sentence and looked up per hit, so text full of hits stays
+    linear (a 10 000-character message of "overdose overdose …" must not cost a re-scan per word).
+    """
 
     def __init__(self, norm: str) -> None:
         self.norm = norm
         self.sentences, self.clauses = _split(norm)
         self.starts = [c.start for c in self.clauses]
+        self.stops = [m.end() for m in _NEG_STOP_RE.finditer(norm)]
+        self.denials = [m.end() for m in _DENIAL_RE.finditer(norm)]
         self.crisis_kinds: set[str] = set()
         self.crisis_sentences: set[int] = set()
         self.mention_sentences: set[int] = set()
+        self._clause_flags: dict[int, tuple[bool, bool, bool]] = {}
+        self._teaching: dict[int, bool] = {}
 
     def clause_of(self, pos: int) -> _Clause:
         """The clause holding offset ``pos`` (rules start at a word, so some clause always holds it)."""
@@ -517,9 +522,37 @@ class _Scan:
             return _Clause(0, len(self.norm), 0)
         return self.clauses[max(0, bisect.bisect_right(self.starts, pos) - 1)]
 
-    def text(self, clause: _Clause) -> str:
-        """The clause's text."""
-        return self.norm[clause.start : clause.end]
+    def negated(self, clause: _Clause, pos: int) -> bool:
+        """A negation among the few words before ``pos``, or a denial earlier in the clause.
+
+        Reporting verbs ("sier", "says") end a negation's reach: "he won't stop saying he wants to die".
+        """
+        stop = bisect.bisect_right(self.stops, pos)
+        base = max(clause.start, self.stops[stop - 1] if stop else 0)
+        denial = bisect.bisect_right(self.denials, pos)
+        if denial and self.denials[denial - 1] > base:
+            return True
+        words = self.norm[max(base, pos - 120) : pos].split()[-_NEGATION_WINDOW:]
+        return bool(_NEGATION_RE.search(" ".join(words)))
+
+    def clause_flags(self, clause: _Clause) -> tuple[bool, bool, bool]:
+        """(a time word, a strict time word, a past marker) in the clause."""
+        flags = self._clause_flags.get(clause.start)
+        if flags is None:
+            text = self.norm[clause.start : clause.end]
+            flags = (
+                _NOW_RE.search(text) is not None,
+                _STRICT_NOW_RE.search(text) is not None,
+                _HISTORY_RE.search(text) is not None,
+            )
+            self._clause_flags[clause.start] = flags
+        return flags
+
+    def teaching(self, index: int) -> bool:
+        """The sentence is framed as method, research, teaching or a general case."""
+        if index not in self._teaching:
+            self._teaching[index] = _TEACHING_RE.search(self.sentences[index][2]) is not None
+        return self._teaching[index]
 
     def current(self, m: re.Match[str], topic: bool) -> bool:
         """Whether a hit is a current risk: not negated, not past, not a teaching or general framing.
@@ -528,24 +561,27 @@ class _Scan:
         time word that makes it current again. A topic word needs such a time word and no teaching frame.
         """
         clause = self.clause_of(m.start())
-        if _negated(self.norm[clause.start : m.start()]):
+        if self.negated(clause, m.start()):
             return False
-        text = self.text(clause)
-        teaching = _TEACHING_RE.search(self.sentences[clause.sentence][2]) is not None
+        now, strict_now, past = self.clause_flags(clause)
+        teaching = self.teaching(clause.sentence)
         if topic:
-            return not teaching and _STRICT_NOW_RE.search(text) is not None
-        if _NOW_RE.search(text):
-            return True
-        return not teaching and not _HISTORY_RE.search(text)
+            return strict_now and not teaching
+        return now or not (teaching or past)
 
     def run(self) -> None:
         """Apply every rule; record crisis kinds and the sentences that mention a risk."""
+        substance: dict[int, bool] = {}
         for kind, needs_substance, pattern in _ACUTE:
             for m in pattern.finditer(self.norm):
                 clause = self.clause_of(m.start())
                 self.mention_sentences.add(clause.sentence)
-                if needs_substance and not _SUBSTANCE_RE.search(self.sentences[clause.sentence][2]):
-                    continue
+                if needs_substance:
+                    if clause.sentence not in substance:
+                        found = _SUBSTANCE_RE.search(self.sentences[clause.sentence][2])
+                        substance[clause.sentence] = found is not None
+                    if not substance[clause.sentence]:
+                        continue
                 if self.current(m, topic=False):
                     self.crisis_kinds.add(kind)
                     self.crisis_sentences.add(clause.sentence)
@@ -561,7 +597,7 @@ class _Scan:
         """A risk mentioned in a question or in teaching, in a sentence that raised no alarm."""
         for index in sorted(self.mention_sentences - self.crisis_sentences):
             sentence = self.sentences[index][2]
-            if _is_question(sentence) or _TEACHING_RE.search(sentence):
+            if _is_question(sentence) or self.teaching(index):
                 return True
         return False
 

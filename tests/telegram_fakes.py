@@ -19,6 +19,7 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.engine.replies import DONE_KEY
 from tests.botapi_server import BOT_USER, ApiError, check_markup, message_text
 
 TOKEN = "123456:TEST-token-abc"
@@ -145,3 +146,24 @@ def callback_update(user_id: int, data: str, message: dict[str, Any] | None,
 def inline_update(user_id: int, query: str, language_code: str | None = "nb") -> dict[str, Any]:
     return {"update_id": next(_update_ids), "inline_query": {
         "id": str(next(_update_ids)), "from": user_dict(user_id, language_code), "query": query, "offset": ""}}
+
+
+def next_move(message: dict[str, Any] | None, turn: int) -> tuple[str, str]:
+    """What a simulated user does next: ("press", callback_data) or ("type", text).
+
+    Content-agnostic, so it follows whatever the flows ask: on even turns it presses, on odd turns it
+    types the button's label (the engine accepts typed answers); on a multi-select it presses the
+    first option (the toggle edits the message), then "done".
+    """
+    rows = ((message or {}).get("reply_markup") or {}).get("inline_keyboard") or []
+    buttons = [b for row in rows for b in row if b.get("callback_data")]
+    if not buttons:
+        return "type", "ferdig"
+    done = [b for b in buttons if b["callback_data"].endswith(f"|{DONE_KEY}")]
+    if done:
+        if any(b["text"].startswith("✓ ") for b in buttons):
+            return "press", done[0]["callback_data"]
+        options = [b for b in buttons if not b["callback_data"].endswith(("|done", "|none"))] or done
+        return "press", options[0]["callback_data"]
+    choice = buttons[0]
+    return ("press", choice["callback_data"]) if turn % 2 == 0 else ("type", choice["text"].removeprefix("✓ "))

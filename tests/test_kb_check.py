@@ -51,7 +51,7 @@ def test_duplicate_id(folder, capsys):
     path = write(folder, "zz_extra.yaml", ENTRY + ENTRY.split("\n", 1)[1])
     code, out = check(folder, capsys)
     assert code == 1
-    assert f"{path}:10: interventions[extra_one].id: duplicate id 'extra_one'" in out
+    assert f"{path}:9: interventions[extra_one].id: duplicate id 'extra_one'" in out
 
 
 def test_unknown_reference_with_suggestion(folder, capsys):

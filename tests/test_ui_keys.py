@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 CODE = Path(__file__).resolve().parents[1] / "bot"
-PATTERN = re.compile(r"""\bui\(\s*["']([a-z_]+)["']""")
+PATTERN = re.compile(r"""\bui\(\s*["']([a-z_]+)["']\s*[,)]""")
 
 
 def test_every_ui_key_used_in_code_exists(kb):

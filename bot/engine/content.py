@@ -16,10 +16,12 @@ from bot.engine.suggest import suggested_focus
 ContentBlock = Callable[[Ctx], list[Reply]]
 OptionProvider = Callable[[Ctx], list[tuple[str, str, list[str]]]]
 Preselection = Callable[[Ctx, list[Option]], list[str]]
+Condition = Callable[[Ctx], bool]
 
 CONTENT: dict[str, ContentBlock] = {}
 PROVIDERS: dict[str, OptionProvider] = {}
 PRESELECT: dict[str, Preselection] = {}
+CONDITIONS: dict[str, Condition] = {}
 
 
 def content(name: str) -> Callable[[ContentBlock], ContentBlock]:
@@ -42,6 +44,15 @@ def preselection(name: str) -> Callable[[Preselection], Preselection]:
     def register(func: Preselection) -> Preselection:
         PRESELECT[name] = func
         flow_names.PRESELECTIONS.add(name)
+        return func
+    return register
+
+
+def condition(name: str) -> Callable[[Condition], Condition]:
+    """A named test a step's ``skip_if`` may use (the step is skipped when it returns True)."""
+    def register(func: Condition) -> Condition:
+        CONDITIONS[name] = func
+        flow_names.CONDITIONS.add(name)
         return func
     return register
 
@@ -96,3 +107,6 @@ def preselect_focus(ctx: Ctx, options: list[Option]) -> list[str]:
 @preselection("all")
 def preselect_all(ctx: Ctx, options: list[Option]) -> list[str]:
     return [o.key for o in options]
+
+
+from bot.engine import practice  # noqa: E402,F401 - registers the practice blocks (kept last: it uses the decorators)

@@ -18,7 +18,7 @@ from bot.knowledge.models import ID_PATTERN, Strict, Text
 from bot.knowledge.problems import KnowledgeError, Problem, did_you_mean
 from bot.knowledge.yamlfile import LineDict, LineList, YamlReadError, line_of, read_yaml
 
-StepKind = Literal["message", "choice", "multi_choice", "free_text", "decision_tree", "summary"]
+StepKind = Literal["message", "choice", "multi_choice", "free_text", "decision_tree", "summary", "grade"]
 
 
 class OptionDef(Strict):
@@ -57,6 +57,8 @@ class Step(Strict):
     """A named content block shown by a message step (or after a choice)."""
     once: str | None = None
     """Skip the step when this user flag is already set (e.g. ``privacy_seen``)."""
+    skip_if: str | None = None
+    """Skip the step when this named condition (registered in code, e.g. ``case_given``) holds."""
     tree: Literal["sats"] | None = None
     next: str | None = None
 
@@ -105,6 +107,7 @@ class Flows:
 CONTENT_BLOCKS: set[str] = set()
 OPTION_PROVIDERS: set[str] = set()
 PRESELECTIONS: set[str] = set()
+CONDITIONS: set[str] = set()
 
 
 def load_flows(folder: Path, kb: KnowledgeBase) -> tuple[Flows | None, list[Problem]]:
@@ -206,6 +209,10 @@ def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
         needs_options = step.kind in ("choice", "multi_choice")
         if needs_options and step.options is None and step.options_from is None:
             bad(index, "options", "a choice step needs options or options_from")
+        if step.skip_if is not None and step.skip_if not in CONDITIONS:
+            bad(index, "skip_if", f"unknown condition '{step.skip_if}'{did_you_mean(step.skip_if, CONDITIONS)}")
+        if step.kind == "grade" and step.show is None:
+            bad(index, "show", "a grade step names the content block that grades (show: ...)")
         if step.kind == "decision_tree" and step.tree is None:
             bad(index, "tree", "a decision_tree step names its tree")
         if step.kind in ("choice", "multi_choice", "free_text", "decision_tree") and step.text is None and step.kind != "decision_tree":

@@ -472,6 +472,9 @@ class Engine:
             self.finish_flow(ctx, out, show_end=False)
             self.on_command(ctx, out, command)
             return
+        if step.once == "privacy_seen" and conv.data.get("then"):
+            self.finish_flow(ctx, out, show_end=False)  # the privacy note was a detour: go where the user asked
+            return
         conv.history.append(Position(pos.step, pos.item))
         next_step, next_item = self._after(step, pos.item, items)
         self.enter(ctx, out, next_step, next_item)

@@ -1,0 +1,738 @@
+"""``iddt-bot bench``: throughput, latency, search, start-up and memory, side by side, as JSON.
+
+What is measured (see ``benchmarks/README.md`` for the goals and the figures from a real machine):
+
+* **updates** — simulated users (1 000; 100 with ``--quick``) run assessments, press buttons and look
+  things up. Every update is a real Bot API ``Update`` (decoded with ``Update.de_json``) handed to
+  ``Application.process_update`` of the real Telegram front end, with the real :class:`BotService`,
+  SQLite persistence in a temporary file and a recording request class instead of the network.
+  The users choose their next action from the keyboards the bot actually sent them. The load runs in
+  a child process pinned to one CPU core, which also gives the memory figure (``rss_mb``).
+* **echo** — the same update stream replayed through the same harness with a bare echo handler: the
+  cost of python-telegram-bot itself, as a reference.
+* **search** — ``kb.index.search`` on the real knowledge base with a few hundred varied queries, and
+  again on a knowledge base grown 50 times by synthetic entries.
+* **start-up** — a fresh ``python`` process importing the service and loading the knowledge.
+* **accuracy** — the free-text figures from ``bot.evaluation`` when that module is present.
+
+Run it as ``iddt-bot bench [--json] [--quick]`` or ``python -m benchmarks.run [--json] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456789:BENCHbenchBENCHbenchBENCHbench_01234"
+BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "IDDT bench", "username": "iddt_bench_bot",
+            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": True}
+GROWTH = 50
+
+GOALS: dict[str, tuple[str, float]] = {
+    "updates_per_s": (">=", 1000.0),
+    "updates_vs_echo": (">=", 0.5),
+    "update_p99_ms": ("<=", 10.0),
+    "search_p99_ms": ("<=", 5.0),
+    "search_p99_ms_50x": ("<=", 50.0),
+    "startup_s": ("<=", 1.0),
+    "rss_mb": ("<=", 120.0),
+}
+"""Figure → (comparison, goal). Reported as pass/fail, never enforced by tests."""
+
+LOOKUPS_NB = [
+    "/stadier", "/tiltak overtalelse", "/feller engasjement", "/ordliste ROP", "/element bolig", "/hjelp",
+    "/ressurser", "/forskning bolig", "/webinar 3", "/stadium aktiv behandling", "/kjernesporsmal",
+    "motiverende intervju", "hva er skadereduksjon", "tiltak i engasjementsfasen", "feller i overtalelse",
+    "housing first", "IPS arbeid", "hvordan snakke med pårørende", "tilbakefall", "sats nivå 4",
+    "kartlegging av rus", "traumebevisst omsorg", "motivasjon", "legemiddelassistert behandling",
+]
+LOOKUPS_EN = [
+    "/stages", "/interventions persuasion", "/traps engagement", "/glossary IDDT", "/help",
+    "motivational interviewing", "harm reduction", "relapse prevention", "supported employment",
+    "family psychoeducation", "what to do in active treatment", "trauma informed care",
+]
+LOOKUP_SHARE = 0.2
+"""Share of updates that are look-ups (commands or free-text questions) rather than assessment steps."""
+EN_SHARE = 0.2
+"""Share of simulated users whose Telegram language is English."""
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (``p`` in 0–100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def _round(value: float, digits: int = 3) -> float:
+    return float(round(value, digits))
+
+
+# --------------------------------------------------------------------------- Bot API stand-in
+
+
+def recording_request_class():
+    """A ``telegram.request.BaseRequest`` that records each call and answers with canned JSON."""
+    from telegram.request import BaseRequest
+
+    class RecordingRequest(BaseRequest):
+        def __init__(self) -> None:
+            self.calls: Counter[str] = Counter()
+            self.listener = None
+            self._message_id = 0
+
+        async def initialize(self) -> None:
+            return None
+
+        async def shutdown(self) -> None:
+            return None
+
+        @property
+        def read_timeout(self) -> float | None:
+            return None
+
+        async def do_request(self, url: str, method: str, request_data: Any = None,
+                             read_timeout: Any = None, write_timeout: Any = None,
+                             connect_timeout: Any = None, pool_timeout: Any = None) -> tuple[int, bytes]:
+            name = url.rsplit("/", 1)[-1]
+            params = request_data.json_parameters if request_data is not None else {}
+            self.calls[name] += 1
+            if self.listener is not None:
+                self.listener(name, params)
+            if name == "getMe":
+                result: Any = BOT_USER
+            elif name in ("sendMessage", "editMessageText", "sendDocument"):
+                self._message_id += 1
+                chat_id = int(params.get("chat_id") or 0)
+                result = {"message_id": self._message_id, "date": int(time.time()),
+                          "chat": {"id": chat_id, "type": "private"}, "text": "…"}
+            else:
+                result = True
+            return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    return RecordingRequest
+
+
+# ---------------------------------------------------------------------------- simulated users
+
+
+class Users:
+    """Simulated users who answer from the keyboards the bot sent them, and sometimes look things up."""
+
+    def __init__(self, count: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.count = count
+        self.base_id = 10_000_000
+        self.lang = {u: ("en" if self.rng.random() < EN_SHARE else "nb") for u in self.ids()}
+        self.keyboard: dict[int, list[str]] = {}
+        self.toggled: dict[int, str] = {}
+        self.started: set[int] = set()
+        self.update_id = 0
+        self.documents = 0
+        self.kinds: Counter[str] = Counter()
+        self.stream: list[dict[str, Any]] = []
+        self.last_kind = ""
+
+    def ids(self) -> list[int]:
+        return [self.base_id + i for i in range(self.count)]
+
+    def on_call(self, method: str, params: dict[str, str]) -> None:
+        """What the bot sent: remember the newest keyboard per chat, count the summary documents."""
+        if method in ("sendMessage", "editMessageText") and params.get("reply_markup"):
+            markup = json.loads(params["reply_markup"])
+            buttons = [b.get("callback_data") for row in markup.get("inline_keyboard", []) for b in row]
+            self.keyboard[int(params["chat_id"])] = [b for b in buttons if b]
+        elif method == "sendDocument":
+            self.documents += 1
+
+    def _user(self, user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": "Bench", "language_code": self.lang[user_id]}
+
+    def _message(self, user_id: int, text: str) -> dict[str, Any]:
+        message: dict[str, Any] = {"message_id": self.update_id, "date": int(time.time()),
+                                   "chat": {"id": user_id, "type": "private", "first_name": "Bench"},
+                                   "from": self._user(user_id), "text": text}
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return message
+
+    def _press(self, user_id: int, buttons: list[str]) -> str:
+        keys = [b.partition("|")[2] for b in buttons]
+        token = buttons[0].partition("|")[0]
+        if "done" in keys:  # a multi-select: pick one, then finish
+            if self.toggled.get(user_id) == token:
+                return buttons[keys.index("done")]
+            self.toggled[user_id] = token
+            choices = [b for b, k in zip(buttons, keys, strict=True) if k not in ("done", "none")]
+            return self.rng.choice(choices or buttons)
+        return self.rng.choice(buttons)
+
+    def next_update(self, user_id: int) -> dict[str, Any]:
+        """The user's next action as a Bot API update (a dict, as Telegram would send it).
+
+        Look-ups are commands at any time, and free-text questions when no question is waiting for an
+        answer (typed text during a question is taken as the answer). Otherwise the user presses one of
+        the buttons of the bot's last answer, or starts a new assessment when there were none.
+        """
+        self.update_id += 1
+        buttons = self.keyboard.pop(user_id, None)
+        if user_id not in self.started:
+            self.started.add(user_id)
+            kind, text = "command", "/start"
+        elif self.rng.random() < LOOKUP_SHARE:
+            pool = LOOKUPS_EN if self.lang[user_id] == "en" else LOOKUPS_NB
+            if buttons:
+                pool = [q for q in pool if q.startswith("/")]
+            text = self.rng.choice(pool)
+            kind = "lookup_command" if text.startswith("/") else "lookup_text"
+        elif buttons:
+            data = self._press(user_id, buttons)
+            self.last_kind = "button"
+            self.kinds["button"] += 1
+            update = {"update_id": self.update_id, "callback_query": {
+                "id": str(self.update_id), "from": self._user(user_id), "chat_instance": str(user_id),
+                "data": data, "message": {"message_id": self.update_id - 1, "date": int(time.time()),
+                                          "chat": {"id": user_id, "type": "private"}, "text": "…"}}}
+            self.stream.append(update)
+            return update
+        else:
+            kind, text = "command", "/vurdering" if self.lang[user_id] == "nb" else "/assessment"
+        self.last_kind = kind
+        self.kinds[kind] += 1
+        update = {"update_id": self.update_id, "message": self._message(user_id, text)}
+        self.stream.append(update)
+        return update
+
+
+# ------------------------------------------------------------------------------ applications
+
+
+def _build_real_application(service: Any, request: Any) -> Any:
+    """The real front end when it offers a builder; else a minimal one over the same service."""
+    try:
+        from bot.channels.telegram import build_application
+    except ImportError:
+        build_application = None
+    if build_application is not None:
+        return build_application(service, TOKEN, request=request, rate_limiter=False), "bot.channels.telegram"
+    return _minimal_application(service, request), "minimal"
+
+
+def _minimal_application(service: Any, request: Any) -> Any:
+    """Fallback: MessageHandler/CallbackQueryHandler → ``service.handle`` → ``bot.send_message``."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+    from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+    from bot.engine.replies import Incoming
+
+    async def deliver(update: Any, context: Any, incoming: Any) -> None:
+        user = update.effective_user
+        replies = service.handle(user.id, incoming, chat_id=update.effective_chat.id,
+                                 language_code=user.language_code)
+        for reply in replies:
+            markup = None
+            if reply.options:
+                markup = InlineKeyboardMarkup([[InlineKeyboardButton(o.label, callback_data=f"{reply.token}|{o.key}")]
+                                               for o in reply.options])
+            await context.bot.send_message(update.effective_chat.id, reply.text or "…", reply_markup=markup)
+
+    async def on_text(update: Any, context: Any) -> None:
+        await deliver(update, context, Incoming(text=update.message.text))
+
+    async def on_button(update: Any, context: Any) -> None:
+        token, _, key = (update.callback_query.data or "").partition("|")
+        await update.callback_query.answer()
+        await deliver(update, context, Incoming(button=key, token=token))
+
+    app = Application.builder().token(TOKEN).request(request).get_updates_request(request).build()
+    app.add_handler(MessageHandler(filters.TEXT, on_text))
+    app.add_handler(CallbackQueryHandler(on_button))
+    return app
+
+
+def _echo_application(request: Any) -> Any:
+    """The reference: the same harness with a bare echo handler."""
+    from telegram.constants import ParseMode
+    from telegram.ext import Application, CallbackQueryHandler, Defaults, MessageHandler, filters
+
+    async def on_text(update: Any, context: Any) -> None:
+        await context.bot.send_message(update.effective_chat.id, update.message.text)
+
+    async def on_button(update: Any, context: Any) -> None:
+        query = update.callback_query
+        await query.answer()
+        await context.bot.send_message(update.effective_chat.id, query.data)
+
+    app = (Application.builder().token(TOKEN).request(request).get_updates_request(request)
+           .defaults(Defaults(parse_mode=ParseMode.HTML)).build())
+    app.add_handler(MessageHandler(filters.TEXT, on_text))
+    app.add_handler(CallbackQueryHandler(on_button))
+    return app
+
+
+async def _drive(app: Any, next_update: Any, total: int) -> list[float]:
+    """Feed ``total`` updates one after another; returns each update's processing time in seconds."""
+    from telegram import Update
+
+    await app.initialize()
+    times: list[float] = []
+    try:
+        for i in range(total):
+            data = next_update(i)
+            started = time.perf_counter()
+            await app.process_update(Update.de_json(data, app.bot))
+            times.append(time.perf_counter() - started)
+    finally:
+        await app.shutdown()
+    return times
+
+
+def _quiet_logging() -> None:
+    """Production-like logging (INFO, the token filter) into /dev/null, so its cost is counted."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        from bot.channels.telegram import setup_logging
+    except ImportError:
+        return
+    setup_logging(TOKEN)
+
+
+def _pin_one_core() -> int | None:
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    core = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def load_worker(users: int, rounds: int, seed: int) -> dict[str, Any]:
+    """Run the update load in this process (meant to be a child) and return its figures."""
+    from bot.config import Config
+    from bot.service import BotService
+
+    core = _pin_one_core()
+    _quiet_logging()
+    request_class = recording_request_class()
+    with tempfile.TemporaryDirectory(prefix="iddt-bench-") as tmp:
+        config = Config.from_env(db_path=Path(tmp) / "bench.sqlite")
+        service = BotService(config)
+        try:
+            sim = Users(users, seed)
+            order: list[int] = []
+            rng = random.Random(seed + 1)
+            for _ in range(rounds):
+                batch = sim.ids()
+                rng.shuffle(batch)
+                order += batch
+            request = request_class()
+            request.listener = sim.on_call
+            app, front_end = _build_real_application(service, request)
+            kinds: list[str] = []
+
+            def next_update(i: int) -> dict[str, Any]:
+                update = sim.next_update(order[i])
+                kinds.append(sim.last_kind)
+                return update
+
+            times = asyncio.run(_drive(app, next_update, len(order)))
+            real_calls = dict(request.calls)
+            assessments = service.storage.count("assessments")
+            db_bytes = sum(p.stat().st_size for p in Path(tmp).glob("bench.sqlite*"))
+        finally:
+            service.close()
+        stream = sim.stream
+        echo_request = request_class()
+        echo_times = asyncio.run(_drive(_echo_application(echo_request), lambda i: stream[i], len(stream)))
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    by_kind: dict[str, list[float]] = {}
+    for kind, seconds in zip(kinds, times, strict=True):
+        by_kind.setdefault(kind, []).append(seconds)
+    return {
+        "front_end": front_end,
+        "core": core,
+        "users": users,
+        "updates": len(times),
+        "update_mix": dict(sim.kinds),
+        "bot_api_calls": real_calls,
+        "assessments_completed": assessments,
+        "summary_documents": sim.documents,
+        "db_mb": _round(db_bytes / 2**20, 2),
+        "updates_per_s": _round(len(times) / sum(times), 1),
+        "echo_updates_per_s": _round(len(echo_times) / sum(echo_times), 1),
+        "update_p50_ms": _round(percentile(times, 50) * 1000),
+        "update_p99_ms": _round(percentile(times, 99) * 1000),
+        "update_max_ms": _round(max(times) * 1000),
+        "echo_p50_ms": _round(percentile(echo_times, 50) * 1000),
+        "by_kind_ms": {kind: {"n": len(values), "p50": _round(percentile(values, 50) * 1000),
+                              "p99": _round(percentile(values, 99) * 1000)} for kind, values in by_kind.items()},
+        "rss_mb": _round(rss_kb / 1024 if sys.platform != "darwin" else rss_kb / 2**20, 1),
+    }
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def load_figures(users: int, rounds: int, seed: int) -> dict[str, Any]:
+    """The update load in a child process (one core; its own memory figure)."""
+    command = [sys.executable, "-m", "benchmarks.run", "--worker", "load", "--users", str(users),
+               "--rounds", str(rounds), "--seed", str(seed)]
+    done = subprocess.run(command, capture_output=True, text=True, env=_child_env(), cwd=str(ROOT), check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"load worker failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -------------------------------------------------------------------------------------- search
+
+
+def _typo(rng: random.Random, text: str) -> str:
+    if len(text) < 5:
+        return text
+    i = rng.randrange(1, len(text) - 1)
+    choice = rng.random()
+    if choice < 0.4:
+        return text[:i] + text[i + 1:]
+    if choice < 0.7:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+    return text.translate(str.maketrans("æøåÆØÅ", "aoaAOA"))
+
+
+def search_queries(kb: Any, count: int, seed: int = 7) -> list[tuple[str, str]]:
+    """Varied (query, lang) pairs: titles and synonyms with typos, stage and kind phrases, questions."""
+    rng = random.Random(seed)
+    entries = []
+    for collection in ("interventions", "traps", "elements", "glossary", "stages", "services", "resources",
+                       "research_topics", "webinars", "chapters", "articles", "screening_tools"):
+        entries += kb.all(collection)
+    queries: list[tuple[str, str]] = []
+    fixed = [(q, "nb") for q in LOOKUPS_NB if not q.startswith("/")] + \
+            [(q, "en") for q in LOOKUPS_EN if not q.startswith("/")]
+    stage_phrases = ["feller i overtalelsesfasen", "tiltak ved engasjement", "aktiv behandling tiltak",
+                     "traps in persuasion", "interventions for relapse prevention", "engasjement",
+                     "tilbakefallsforebygging feller", "forskning om bolig", "ressurser om IPS"]
+    queries += fixed + [(q, "en" if q.isascii() and " in " in q else "nb") for q in stage_phrases]
+    while len(queries) < count and entries:
+        entry = rng.choice(entries)
+        lang = rng.choice(("nb", "en"))
+        names = [entry.title.get(lang) if hasattr(entry.title, "get") else str(entry.title)]
+        names += list(getattr(entry, "synonyms", []) or [])
+        name = rng.choice(names)
+        words = name.split()
+        if len(words) > 3 and rng.random() < 0.5:
+            start = rng.randrange(0, len(words) - 2)
+            name = " ".join(words[start:start + 3])
+        queries.append((_typo(rng, name) if rng.random() < 0.5 else name, lang))
+    return queries[:count]
+
+
+def time_search(kb: Any, queries: list[tuple[str, str]], top: int = 5) -> dict[str, float]:
+    index = kb.index  # built once per load; not part of a query's time
+    for query, lang in queries[:10]:
+        index.search(query, lang, top)
+    times = []
+    for query, lang in queries:
+        started = time.perf_counter()
+        index.search(query, lang, top)
+        times.append(time.perf_counter() - started)
+    return {"p50_ms": _round(percentile(times, 50) * 1000), "p99_ms": _round(percentile(times, 99) * 1000),
+            "max_ms": _round(max(times) * 1000)}
+
+
+# ------------------------------------------------------------------ a knowledge base, 50 times
+
+
+ADJECTIVES = [("tidlig", "early"), ("strukturert", "structured"), ("kortvarig", "brief"),
+              ("gruppebasert", "group-based"), ("familiebasert", "family-based"), ("digital", "digital"),
+              ("oppsøkende", "outreach"), ("integrert", "integrated"), ("motiverende", "motivational"),
+              ("traumebevisst", "trauma-informed"), ("langsiktig", "long-term"), ("praktisk", "practical"),
+              ("tverrfaglig", "interdisciplinary"), ("brukerstyrt", "user-led"), ("stegvis", "stepwise")]
+NOUNS = [("samtale", "conversation"), ("kartlegging", "screening"), ("oppfølging", "follow-up"),
+         ("veiledning", "guidance"), ("trening", "training"), ("plan", "plan"), ("støtte", "support"),
+         ("undervisning", "teaching"), ("mestring", "coping"), ("kontrakt", "agreement"),
+         ("ansvarsgruppe", "care team"), ("gruppe", "group"), ("kurs", "course"), ("avtale", "arrangement")]
+TOPICS = [("bolig", "housing"), ("arbeid", "work"), ("søvn", "sleep"), ("angst", "anxiety"),
+          ("alkohol", "alcohol"), ("cannabis", "cannabis"), ("depresjon", "depression"),
+          ("nettverk", "network"), ("økonomi", "finances"), ("pårørende", "relatives"),
+          ("medisiner", "medication"), ("fysisk helse", "physical health"), ("psykose", "psychosis"),
+          ("opioider", "opioids"), ("sprekk", "lapse"), ("skam", "shame"), ("fritid", "leisure")]
+SETTINGS = [("for unge voksne", "for young adults"), ("i fengsel", "in prison"),
+            ("etter utskrivning", "after discharge"), ("for eldre", "for older adults"),
+            ("i egen bolig", "in one's own home"), ("på DPS", "at a DPS"), ("i kommunen", "in the municipality"),
+            ("med FACT", "with FACT"), ("i akuttfasen", "in the acute phase"), ("med NAV", "with NAV")]
+
+
+def synthetic_yaml(kb: Any, count: int, seed: int = 11) -> str:
+    """``count`` synthetic interventions and glossary terms with unique ids and plausible titles."""
+    import yaml
+
+    rng = random.Random(seed)
+    stages = [s.id for s in kb.all("stages")]
+    elements = kb.ids("elements")
+    interventions, glossary = [], []
+    for i in range(count):
+        (adj_nb, adj_en), (noun_nb, noun_en) = rng.choice(ADJECTIVES), rng.choice(NOUNS)
+        (topic_nb, topic_en), (set_nb, set_en) = rng.choice(TOPICS), rng.choice(SETTINGS)
+        title = {"nb": f"{adj_nb.capitalize()} {noun_nb} om {topic_nb} {set_nb}",
+                 "en": f"{adj_en.capitalize()} {noun_en} on {topic_en} {set_en}"}
+        synonyms = [f"{noun_nb} {topic_nb}", f"{topic_en} {noun_en}"]
+        tags = [topic_en.replace(" ", "_"), noun_en.replace(" ", "_")]
+        text = {"nb": f"Syntetisk oppføring {i} for ytelsestest: {title['nb'].lower()}.",
+                "en": f"Synthetic entry {i} for the benchmark: {title['en'].lower()}."}
+        if i % 2:
+            glossary.append({"id": f"bench_term_{i}", "term": f"{noun_nb} {topic_nb} {i}", "title": title,
+                             "definition": text, "synonyms": synonyms, "tags": tags})
+        else:
+            interventions.append({"id": f"bench_intervention_{i}", "title": title, "synonyms": synonyms,
+                                  "tags": tags, "stages": rng.sample(stages, rng.randint(1, 2)),
+                                  "category": rng.choice(["organisation", "psychotherapeutic", "social"]),
+                                  "summary": text, "why": text, "elements": rng.sample(elements, 2),
+                                  "priority": rng.randint(3, 9)})
+    return yaml.safe_dump({"interventions": interventions, "glossary": glossary}, allow_unicode=True,
+                          sort_keys=False, width=200)
+
+
+def grown_knowledge(kb: Any, factor: int, folder: Path) -> tuple[Any, int, float]:
+    """The knowledge folder copied to ``folder`` plus synthetic entries: (kb, entries, load seconds)."""
+    from bot.knowledge import load_or_raise
+
+    target = folder / "knowledge"
+    shutil.copytree(kb.folder, target)
+    entries = sum(kb.counts().values())
+    (target / "zz_bench_synthetic.yaml").write_text(synthetic_yaml(kb, entries * (factor - 1)), encoding="utf-8")
+    started = time.perf_counter()
+    grown = load_or_raise(target)
+    return grown, sum(grown.counts().values()), time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------- start-up, accuracy
+
+
+STARTUP_CODE = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from bot.config import Config\n"
+    "from bot.service import BotService\n"
+    "service = BotService(Config.from_env(db_path=Path(sys.argv[1])))\n"
+    "{extra}"
+    "print('ready', flush=True)\n"
+)
+TELEGRAM_EXTRA = (
+    "from bot.channels.telegram import build_application\n"
+    "build_application(service, '123456789:STARTUPstartupSTARTUPstartup_0', rate_limiter=False)\n"
+)
+
+
+def time_startup(runs: int, with_telegram: bool = False) -> float:
+    """Median seconds from starting ``python`` to 'ready' (service built, knowledge loaded and indexed)."""
+    code = STARTUP_CODE.format(extra=TELEGRAM_EXTRA if with_telegram else "")
+    times = []
+    with tempfile.TemporaryDirectory(prefix="iddt-bench-start-") as tmp:
+        for i in range(runs):
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", code, str(Path(tmp) / f"s{i}.sqlite")],
+                                  capture_output=True, text=True, env=_child_env(), cwd=tmp, check=False)
+            elapsed = time.perf_counter() - started
+            if "ready" not in done.stdout:
+                raise RuntimeError(f"start-up run failed:\n{done.stderr[-2000:]}")
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def _numbers(result: Any) -> dict[str, float]:
+    if hasattr(result, "to_json"):
+        result = result.to_json()
+    elif not isinstance(result, dict) and hasattr(result, "__dict__"):
+        result = vars(result)
+    if not isinstance(result, dict):
+        return {}
+    return {k: float(v) for k, v in result.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def _data_file(module: Any, attributes: tuple[str, ...], names: tuple[str, ...]) -> Path | None:
+    for attribute in attributes:
+        value = getattr(module, attribute, None)
+        if value and Path(value).exists():
+            return Path(value)
+    for name in names:
+        path = ROOT / "tests" / "data" / name
+        if path.exists():
+            return path
+    return None
+
+
+def accuracy_figures(kb: Any) -> tuple[dict[str, float], list[str]]:
+    """hit_at_1/hit_at_3 (search) and stage/sats accuracy (estimator), when ``bot.evaluation`` exists."""
+    notes: list[str] = []
+    try:
+        from bot import evaluation
+    except ImportError:
+        return {}, ["accuracy skipped: bot.evaluation is not present yet"]
+    figures: dict[str, float] = {}
+    jobs = (
+        ("search_accuracy", ("SEARCH_QUERIES", "SEARCH_DATA", "DEFAULT_SEARCH_PATH"),
+         ("search_queries.yaml", "search_queries_holdout.yaml", "queries.yaml"), ("hit_at_1", "hit_at_3")),
+        ("estimate_accuracy", ("CASE_DESCRIPTIONS", "ESTIMATE_DATA", "DEFAULT_ESTIMATE_PATH"),
+         ("case_descriptions_holdout.yaml", "case_descriptions.yaml"), ("stage_accuracy", "sats_accuracy")),
+    )
+    for name, attributes, files, keys in jobs:
+        function = getattr(evaluation, name, None)
+        path = _data_file(evaluation, attributes, files)
+        if function is None or path is None:
+            notes.append(f"accuracy: {name} skipped ({'no function' if function is None else 'no data file'})")
+            continue
+        try:
+            numbers = _numbers(function(kb, path))
+        except Exception as exc:  # noqa: BLE001 - a module in progress must not break the benchmark
+            notes.append(f"accuracy: {name} failed: {type(exc).__name__}: {exc}"[:300])
+            continue
+        for key in keys:
+            if key in numbers:
+                figures[key] = _round(numbers[key], 4)
+        notes.append(f"accuracy: {name} on {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return figures, notes
+
+
+# ----------------------------------------------------------------------------------- report
+
+
+def goals(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for key, (op, goal) in GOALS.items():
+        value = figures.get(key)
+        if not isinstance(value, int | float):
+            continue
+        ok = value >= goal if op == ">=" else value <= goal
+        out[key] = {"goal": f"{op} {goal:g}", "value": value, "pass": bool(ok)}
+    return out
+
+
+def run(quick: bool = False, seed: int = 1) -> dict[str, Any]:
+    """Every figure, as one dict (the JSON that ``iddt-bot bench --json`` prints)."""
+    from bot.config import Config
+    from bot.knowledge import load_or_raise
+
+    users, rounds, query_count, startup_runs = (100, 10, 120, 1) if quick else (1000, 20, 400, 5)
+    started = time.perf_counter()
+    config = Config.from_env()
+    load = load_figures(users, rounds, seed)
+    kb = load_or_raise(config.knowledge_dir)
+    queries = search_queries(kb, query_count)
+    search = time_search(kb, queries)
+    with tempfile.TemporaryDirectory(prefix="iddt-bench-kb-") as tmp:
+        grown, grown_entries, grown_load_s = grown_knowledge(kb, GROWTH, Path(tmp))
+        search_50x = time_search(grown, queries)
+        del grown
+    startup_s = time_startup(startup_runs)
+    startup_telegram_s = time_startup(startup_runs, with_telegram=True)
+    accuracy, notes = accuracy_figures(kb)
+    figures: dict[str, Any] = {
+        "updates_per_s": load["updates_per_s"],
+        "echo_updates_per_s": load["echo_updates_per_s"],
+        "updates_vs_echo": _round(load["updates_per_s"] / load["echo_updates_per_s"], 3),
+        "update_p50_ms": load["update_p50_ms"],
+        "update_p99_ms": load["update_p99_ms"],
+        "search_p50_ms": search["p50_ms"],
+        "search_p99_ms": search["p99_ms"],
+        "search_p99_ms_50x": search_50x["p99_ms"],
+        "startup_s": _round(startup_s),
+        "rss_mb": load["rss_mb"],
+        **accuracy,
+    }
+    figures["goals"] = goals(figures)
+    figures["details"] = {
+        "quick": quick,
+        "users": load["users"],
+        "updates": load["updates"],
+        "update_mix": load["update_mix"],
+        "update_max_ms": load["update_max_ms"],
+        "update_ms_by_kind": load["by_kind_ms"],
+        "echo_p50_ms": load["echo_p50_ms"],
+        "assessments_completed": load["assessments_completed"],
+        "bot_api_calls": load["bot_api_calls"],
+        "db_mb": load["db_mb"],
+        "front_end": load["front_end"],
+        "cpu_core": load["core"],
+        "search_queries": len(queries),
+        "search_p50_ms_50x": search_50x["p50_ms"],
+        "search_max_ms": search["max_ms"],
+        "kb_entries": sum(kb.counts().values()),
+        "kb_entries_50x": grown_entries,
+        "kb_load_s_50x": _round(grown_load_s, 2),
+        "startup_runs": startup_runs,
+        "startup_with_telegram_s": _round(startup_telegram_s),
+        "python": sys.version.split()[0],
+        "platform": sys.platform,
+        "cpus": os.cpu_count(),
+        "seconds": _round(time.perf_counter() - started, 1),
+        "notes": notes,
+    }
+    return figures
+
+
+def _table(figures: dict[str, Any]) -> str:
+    lines = []
+    for key, value in figures.items():
+        if key in ("goals", "details"):
+            continue
+        verdict = figures["goals"].get(key)
+        mark = "" if verdict is None else f"  (goal {verdict['goal']}: {'pass' if verdict['pass'] else 'FAIL'})"
+        lines.append(f"{key:<22} {value:>10}{mark}")
+    details = figures["details"]
+    lines.append(f"\n{details['updates']} updates from {details['users']} users {details['update_mix']}, "
+                 f"{details['assessments_completed']} assessments completed; "
+                 f"{details['search_queries']} search queries; {details['seconds']} s in all.")
+    lines += details["notes"]
+    return "\n".join(lines)
+
+
+def main(quick: bool = False, as_json: bool = False) -> int:
+    """Run the benchmark and print the figures (JSON with ``as_json``); 0 on success."""
+    figures = run(quick=quick)
+    if as_json:
+        print(json.dumps(figures, ensure_ascii=False, indent=1))
+    else:
+        print(_table(figures))
+    return 0
+
+
+def _cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description="iddt-bot benchmark")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (CI)")
+    parser.add_argument("--worker", choices=["load"], help=argparse.SUPPRESS)
+    parser.add_argument("--users", type=int, default=1000, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=20, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker == "load":
+        print(json.dumps(load_worker(args.users, args.rounds, args.seed)))
+        return 0
+    return main(quick=args.quick, as_json=args.json)
+
+
+if __name__ == "__main__":
+    raise SystemExit(_cli())
