@@ -527,7 +527,7 @@ CUES: list[Cue] = [
                            r"kutte\s+ut)\b|\bikke\s+(?:har\s+)?noe\s+(?:eget\s+)?mål\b"),
     _cue("own_goal", "no", r"\bingen\s+(?:planer|intensjon|ønske)\s+om\s+å\s+slutte\b|\bdet\s+er\s+\w+\s+som\s+"
                            r"(?:vil|krever|ønsker)\b|\busikker\s+på\s+om\s+(?:hun|han|hen)\s+vil\s+slutte\b"),
-    _cue("own_goal", "no", r"\bno\s+(?:plans?|intention|goal|wish)\s+(?:to|of)\s+(?:stop|quit|change|stopping|quitting)"
+    _cue("own_goal", "no", r"\bno\s+(?:plans?|intention|goal|wish)\s+(?:to|of)\s+(?:stopping|quitting|stop|quit|change)\b"
                            r"|\bnot\s+see\s+a\s+reason\s+to\s+stop\b|\bwould\s+never\s+give\s+up\b|"
                            r"\bonly\s+(?:does\s+it|because)\b|\bbecause\s+(?:his|her|their)\s+\w+\s+insists?\b|"
                            r"\bthe\s+only\s+reason\b|\bno\s+plans\s+to\s+change\b"),
@@ -547,7 +547,7 @@ CUES: list[Cue] = [
     _cue("abstinent", "yes", r"\b(?:drukket|drikker|brukt|bruker)\s+kontrollert\b(?:\W+[\w']+){0,12}?\W+uten\s+"
                              r"(?:noen\s+)?problemer\b|\b(?:controlled|moderately)\b(?:\W+[\w']+){0,12}?\W+"
                              r"(?:without\s+(?:any\s+)?|with\s+no\s+)problems\b|\bkept\s+to\b(?:\W+[\w']+){0,10}?\W+"
-                             r"(?:with\s+no|without\s+(?:any\s+)?)problems\b"),
+                             r"(?:with\s+no\s+|without\s+(?:any\s+)?)problems\b"),
     _cue("no_problems", "yes", r"\b(?:ingen|ikke\s+hatt\s+(?:noen\s+)?|uten)\s*(?:rus|alkohol)\w*relaterte\s+problemer|"
                                r"\bingen\s+problemer\s+knyttet\s+til\s+\w+|\bno\s+(?:substance|alcohol|drug)[\s-]"
                                r"related\s+problems|\bno\s+problems\s+related\s+to\s+\w+|\bwithout\s+(?:any\s+)?"
@@ -595,28 +595,31 @@ GOAL_WORDS = frozenset(fold(w) for w in "bli mål målet ønsker ønske vil mot 
 _TOKEN = re.compile(r"[\w']+")
 
 
-def words_before(text: str, lo: int, pos: int, n: int = 4) -> list[str]:
-    """Up to ``n`` words before ``pos`` (not crossing ``lo``, punctuation or a conjunction)."""
-    window = text[max(lo, pos - 48):pos]
+def words_before(text: str, lo: int, pos: int, n: int = 4) -> list[tuple[str, int]]:
+    """Up to ``n`` words (with their offsets) before ``pos``, not crossing ``lo``, punctuation or a
+    conjunction."""
+    start = max(lo, pos - 48)
+    window = text[start:pos]
     cut = max(window.rfind(","), window.rfind(";"), window.rfind("."), window.rfind("("))
     if cut >= 0:
-        window = window[cut + 1:]
-    tokens = _TOKEN.findall(window)[-n:]
+        start += cut + 1
+    tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(text, start, pos)][-n:]
     for i in range(len(tokens) - 1, -1, -1):
-        if tokens[i] in _STOP_WINDOW:
+        if tokens[i][0] in _STOP_WINDOW:
             return tokens[i + 1:]
     return tokens
 
 
-def negated(text: str, lo: int, pos: int) -> bool:
+def negation_at(text: str, lo: int, pos: int) -> int | None:
+    """Where a negation of the words at ``pos`` starts ("ikke hatt kontakt", "not cut down"), if any."""
     tokens = words_before(text, lo, pos)
-    for i, tok in enumerate(tokens):
+    for i, (tok, at) in enumerate(tokens):
         if tok in NEGATORS or tok.endswith("n't"):
-            if i + 1 < len(tokens) and tokens[i + 1] in ("lenger", "longer"):
+            if i + 1 < len(tokens) and tokens[i + 1][0] in ("lenger", "longer"):
                 continue  # "no longer in treatment", "ikke lenger": not a denial of the cue
-            return True
-    return False
+            return at
+    return None
 
 
 def goal_context(text: str, lo: int, pos: int) -> bool:
-    return any(tok in GOAL_WORDS for tok in words_before(text, lo, pos, 3))
+    return any(tok in GOAL_WORDS for tok, _ in words_before(text, lo, pos, 3))

@@ -230,7 +230,7 @@ _TYPO_CANDIDATE_RE = re.compile(r"\b[so][a-z]{5,15}\b")
 
 
 def _fix_typo(match: re.Match[str]) -> str:
-    """Map a mistyped key word ("selvmrod", "overdoes" is left alone) to its correct spelling."""
+    """Map a mistyped key word ("selvmrod", "overdoes") to its spelling; real look-alikes ("overdone") stay."""
     word = match[0]
     if word in _REAL_WORDS or word in _TYPO_VOCAB:
         return word
@@ -470,7 +470,7 @@ _TOPICS = tuple((kind, re.compile(p)) for kind, p in _TOPIC_RULES)
 
 @dataclass
 class _Clause:
-    """A clause of normalised text with the flags that decide whether a hit in it is current."""
+    """A clause of normalised text: its offsets and the sentence it belongs to."""
 
     start: int
     end: int

@@ -236,3 +236,14 @@ def search_replies(ctx: Ctx, text: str) -> list[Reply]:
     if others:
         replies.append(Reply(text=ctx.ui("search_more"), options=others, token=OPEN_TOKEN))
     return replies
+
+
+def search_miss_topic(ctx: Ctx, text: str) -> str | None:
+    """For usage statistics when a search found no good answer: the nearest entry ("collection:id").
+
+    Never the query itself: statistics hold no free text.
+    """
+    hits = ctx.kb.index.search(text, ctx.lang, 1)
+    if ctx.kb.index.is_good(hits):
+        return None
+    return f"{hits[0].collection}:{hits[0].id}" if hits else "-"

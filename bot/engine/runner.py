@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.engine import content, lookup
+from bot.engine import content, lookup, practice
 from bot.engine.context import Ctx
 from bot.engine.flows import Flows, OptionDef, Step
 from bot.engine.matching import Choice, match_many, match_one
@@ -37,6 +37,8 @@ class Outcome:
     command: str | None = None
     """Set when the action was a command the engine leaves to the service (e.g. ``mine``)."""
     args: str = ""
+    practice: dict[str, Any] | None = None
+    """A finished practice attempt (case, gold and chosen level, scores) for the service to store."""
 
 
 SERVICE_COMMANDS = {"mine", "delete", "progress", "stats", "reload", "privacy"}
@@ -194,6 +196,12 @@ class Engine:
     def cmd_questions(self, ctx: Ctx, out: Outcome, args: str) -> None:
         self._lookup(ctx, out, lookup.core_questions(ctx))
 
+    def cmd_reflection(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, practice.reflection_replies(ctx, args))
+
+    def cmd_case(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        self._lookup(ctx, out, practice.case_replies(ctx))
+
     def cmd_crisis(self, ctx: Ctx, out: Outcome, args: str) -> None:
         self._lookup(ctx, out, content.crisis_block(ctx))
 
@@ -232,6 +240,14 @@ class Engine:
             conv.pos = Position(step_id, item)
             if step.kind == "message":
                 out.replies += self.message_replies(ctx, step)
+                step_id, item = self._after(step, item, items)
+                continue
+            if step.kind == "grade":
+                out.replies += self.message_replies(ctx, step)
+                record = conv.data.pop("record", None)
+                if record is not None:
+                    out.practice = record
+                    out.events.append({"kind": "practice_done", "name": record.get("case_id")})
                 step_id, item = self._after(step, item, items)
                 continue
             if step.kind == "summary":
@@ -273,6 +289,8 @@ class Engine:
 
     def applies(self, ctx: Ctx, step: Step) -> bool:
         if step.once == "privacy_seen" and ctx.profile.privacy_seen:
+            return False
+        if step.skip_if is not None and content.CONDITIONS[step.skip_if](ctx):
             return False
         if not step.when:
             return True
@@ -421,6 +439,9 @@ class Engine:
                 return
             out.events.append({"kind": "search"})
             out.replies += lookup.search_replies(ctx, text)
+            miss = lookup.search_miss_topic(ctx, text)
+            if miss is not None:
+                out.events.append({"kind": "search_miss", "name": miss})
             return
         step = ctx.step
         opts = self.options(ctx, step)

@@ -1,12 +1,35 @@
-"""Fuzzy search over the knowledge base, with an index built once per knowledge load.
+"""Search over the knowledge base (J2), with an index built once per knowledge load.
 
-Names (titles in both languages, synonyms, tags) are normalised with æ/ø/å both kept and folded,
-so typos and missing letters still land. Stage words in a query ("feller i overtalelsesfasen")
-become a filter on the stage.
+How a query is answered, in plain steps (every score can be explained from these):
+
+1. **Normalise.** Lower-case, punctuation stripped, æ/ø/å folded (``fold``), so "tilbakefal", "bolg"
+   and "motiverande intervju" meet the same index as the correctly spelt words.
+2. **Read the query.** Norwegian and English stop words are dropped. Stage words ("overtalelsesfasen",
+   "active treatment") name a stage; kind words ("feller", "tiltak", "forskning", "webinar", "kapittel")
+   name the kind of entry wanted; "hva betyr" / "what does … mean" asks for a definition. These words
+   steer the ranking and count less as content.
+3. **Match words.** Each remaining word is matched against the index vocabulary: exactly, by a crude
+   nb/en stem, as a prefix of a longer word (compounds), or with a typo (rapidfuzz ``ratio``).
+4. **Score entries.** Names (titles in both languages, synonyms, tags, terms) weigh most; key body
+   words (summaries, definitions, …) less. An entry scores by its best-covered name — how much of the
+   query it covers and how much of the name the query covers — or by the query words it covers over
+   all its fields, whichever is higher; rare words (idf) count more than common ones.
+5. **Steer.** The wanted kind and stage raise entries of that kind and stage (a stage filter when the
+   query is only "kind + stage", e.g. "feller i overtalelsesfasen" lists the traps of persuasion), an
+   entry matched through a name in the user's language ranks a little higher, and main entries
+   (stages, elements, interventions, traps) win ties over chapters and single studies.
+6. **Judge.** Below :data:`NO_MATCH_SCORE` there is no good match; the chat then offers the closest
+   topics instead of an answer (``bot.engine.lookup.search_replies``).
+
+Only entries sharing a word with the query are scored, through posting lists, so a query costs about
+the same on a knowledge base many times larger.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,17 +46,112 @@ KIND_OF = {"stages": "stage", "sats_levels": "sats_level", "change_stages": "cha
            "resources": "resource", "research": "research", "research_topics": "research_topic",
            "webinars": "webinar", "chapters": "chapter", "glossary": "glossary", "core_questions": "core_question",
            "screening_tools": "screening_tool", "articles": "article", "fidelity_items": "fidelity_item"}
-KIND_WORDS = {
-    "trap": {"felle", "feller", "fellene", "trap", "traps", "pitfall", "pitfalls", "fallgruve", "fallgruver"},
-    "intervention": {"tiltak", "intervensjon", "intervensjoner", "intervention", "interventions", "strategier"},
-    "resource": {"ressurs", "ressurser", "resource", "resources", "lenke", "lenker", "kurs"},
-    "research": {"forskning", "studie", "studier", "research", "study", "studies", "artikkel", "artikler"},
-    "webinar": {"webinar", "webinarer", "webinars", "video"},
+
+NO_MATCH_SCORE = 55.0
+"""Below this the best hit is not a good answer: say so and offer the closest topics."""
+
+# Words that say which kind of entry is wanted (folded). A compound ending in one counts too
+# ("screeningverktoy"), see :func:`_kind_of_word`.
+KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "trap": ("felle", "feller", "fellene", "fella", "fallgruve", "fallgruver", "fallgruvene", "unnga", "unngaa",
+             "trap", "traps", "pitfall", "pitfalls", "avoid"),
+    "intervention": ("tiltak", "tiltaka", "tiltakene", "intervensjon", "intervensjoner", "intervensjonene",
+                     "intervention", "interventions", "strategi", "strategier", "strategy", "strategies"),
+    "research": ("forskning", "forskningen", "studie", "studier", "studiene", "research", "study", "studies",
+                 "evidens", "evidence", "artikkel", "artikler", "publikasjoner", "papers", "litteratur",
+                 "literature"),
+    "resource": ("ressurs", "ressurser", "ressursene", "resource", "resources", "lenke", "lenker", "link",
+                 "links", "kurs", "kurset", "course", "courses", "nettside", "nettsted", "website", "bok", "book",
+                 "elaering", "elearning", "opplaeringstilbud"),
+    "webinar": ("webinar", "webinaret", "webinarer", "webinarene", "webinars", "video", "videoer", "videos",
+                "foredrag", "forelesning"),
+    "chapter": ("kapittel", "kapitlet", "kapitler", "kapitlene", "chapter", "chapters", "manual", "manualen",
+                "handbok", "handboka"),
+    "screening_tool": ("verktoy", "verktoyet", "verktoyene", "skjema", "skjemaer", "tool", "tools",
+                       "questionnaire", "instrument", "instrumenter", "test", "tester"),
+    "service": ("tjeneste", "tjenester", "tjenesten", "instans", "instanser", "samarbeidspartner",
+                "samarbeidspartnere", "service", "services", "agency", "agencies"),
+    "element": ("element", "elementer", "elementet", "elementene", "hovedelement", "hovedelementer",
+                "component", "components"),
+    "fidelity_item": ("punkt", "item"),
 }
-STOP_WORDS = {"i", "og", "for", "med", "på", "pa", "av", "til", "en", "et", "ei", "den", "det", "de", "som", "er",
-              "hva", "hvordan", "om", "the", "a", "an", "of", "in", "on", "for", "to", "and", "what", "how", "is",
-              "are", "with", "about", "at", "ved", "fasen", "stage", "stadiet", "stadium", "phase"}
-NO_MATCH_SCORE = 62.0
+ALSO_KINDS = {"research": ("research", "research_topic"), "chapter": ("chapter",), "resource": ("resource",),
+              "screening_tool": ("screening_tool",)}
+DEFINE_WORDS = frozenset({"betyr", "betydning", "betydningen", "definisjon", "definisjonen", "defineres",
+                          "definer", "forklar", "forklaring", "begrep", "begrepet", "ordliste", "mean", "means",
+                          "meaning", "definition", "define", "glossary", "term"})
+WHAT_IS = (("hva", "er"), ("hva", "betyr"), ("what", "is"), ("what", "are"), ("what", "does"), ("whats",))
+
+STOP_WORDS = frozenset("""
+og i jeg du han hun hen vi dere de den det denne dette disse en et ei er var vaere blir ble bli som pa for
+med til av om at a har hadde hva hvordan hvorfor hvem hvilke hvilken hvilket nar kan kunne skal skulle vil
+ville ma matte bor burde seg sin sitt sine meg deg oss dem min mitt mine din ditt dine var vart vare noe
+noen sa da der her na fra etter ved mot over under mellom eller men ogsa bare litt mye mer mest enn slik
+sann gjor gjore gjort gjores hjelpe hjelp faar far fa gi gir fikk ha tar ta kommer komme ting opp ut inn
+hos ikkje ja nei jo hvis dersom fordi nok veldig helt alle alt annen andre hver hvert egen eget egne
+pasienten pasient pasienter pasientene personen person brukeren bruker klienten klient
+the a an of in on for to and or what how why who whom which when where is are was were be been being do does
+did doing i we you he she they it its my our your their his her with about at by from as into can could should
+would will shall may might must this that these those there here me us them if so then than there any some
+get gets got have has had having keep keeps kept make makes need needs one ones someone something tell
+patient patients client clients person people user someone please after before until only just also very
+still again too much many more most other such own same each every both
+fasen fase stage stadiet stadium stadier phase
+""".split())
+
+# Kept out of the stop words on purpose: "ikke"/"not" (part of names such as "ikke møtt"), "uten",
+# numbers (webinar 3, kapittel 8, SATS 4).
+
+FIELD_WEIGHT = {"title": 1.0, "term": 1.0, "code": 1.0, "synonym": 0.95, "tag": 0.75}
+BODY_WEIGHT = 0.5
+BODY_FIELDS = ("summary", "definition", "description", "contributes", "covers", "looks_like", "why_harmful",
+               "instead", "body", "question", "help", "deciding", "goal", "why", "topic")
+BODY_LISTS = ("picture", "points")
+KIND_PRIOR = {"stage": 3.0, "element": 2.5, "intervention": 2.0, "trap": 2.0, "glossary": 1.5, "sats_level": 1.5,
+              "change_stage": 1.0, "core_question": 1.0, "article": 1.0, "service": 1.0, "screening_tool": 1.0,
+              "chapter": 0.5, "resource": 0.5, "research_topic": 0.5, "webinar": 0.3, "fidelity_item": 0.0,
+              "research": 0.0}
+STEER_WEIGHT = 0.35
+"""How much a stage or kind word counts as content when the query has other words."""
+CACHE_SIZE = 4096
+
+_SUFFIXES = ("heten", "ingen", "inger", "ingene", "ende", "ene", "ane", "ing", "ies", "ied", "ert", "est",
+             "er", "en", "et", "ed", "es", "ly", "e", "a", "s")
+_DOUBLE = re.compile(r"([bdfgklmnprstv])\1$")
+
+
+def stem(word: str) -> str:
+    """A crude, shared nb/en stem: one common ending stripped, a final double consonant made single."""
+    if len(word) > 4 and not word.isdigit():
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+    return _DOUBLE.sub(r"\1", word)
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in fold(text).split() if w not in STOP_WORDS]
+
+
+_KIND_BY_WORD = {word: kind for kind, words in KIND_WORDS.items() for word in words}
+_KIND_ENDINGS = {"verktoy": "screening_tool", "skjema": "screening_tool", "forskning": "research",
+                 "kapittel": "chapter", "webinar": "webinar"}
+
+
+def _kind_of_word(word: str) -> str | None:
+    """The kind a word asks for: exactly, with a typo ("forskining"), or as a compound's ending."""
+    kind = _KIND_BY_WORD.get(word)
+    if kind or len(word) < 6 or not word.isalpha():
+        return kind
+    best = process.extractOne(word, list(_KIND_BY_WORD), scorer=fuzz.ratio, score_cutoff=88)
+    if best:
+        return _KIND_BY_WORD[best[0]]
+    if len(word) > 8:
+        for ending, kind in _KIND_ENDINGS.items():
+            if word.endswith(ending):
+                return kind
+    return None
 
 
 @dataclass(frozen=True)
@@ -52,30 +170,80 @@ class SearchHit:
                 "stage": self.stage, "tags": self.tags}
 
 
-def _stages_of(entry: Any, collection: str) -> list[str]:
+@dataclass
+class Query:
+    """What :meth:`SearchIndex.analyse` read from a query."""
+
+    text: str
+    words: list[str]
+    """Content words (folded), stage and kind words included."""
+    weights: list[float]
+    """How much each content word counts (stage and kind words less, when there is other content)."""
+    stage: str | None = None
+    kinds: tuple[str, ...] = ()
+    define: float = 0.0
+    """How strongly a definition is asked for (0, weak 0.5, strong 1)."""
+    roles: list[str] = field(default_factory=list)
+    """Per word: "content", "stage", "kind" or "define"."""
+
+    @property
+    def has_content(self) -> bool:
+        return "content" in self.roles
+
+    @property
+    def listing(self) -> bool:
+        """Only a kind and a stage ("feller i overtalelsesfasen"): list that kind at that stage."""
+        return bool(self.kinds) and self.stage is not None and not self.has_content
+
+
+@dataclass
+class _Name:
+    entry: int
+    field: str
+    lang: str | None
+    words: tuple[str, ...]
+    weight: float
+
+
+def _stages_of(entry: Any, collection: str) -> tuple[str, ...]:
     if collection == "stages":
-        return [entry.id]
+        return (entry.id,)
     if collection == "sats_levels":
-        return [entry.stage]
-    return list(getattr(entry, "stages", []) or [])
+        return (entry.stage,)
+    return tuple(getattr(entry, "stages", ()) or ())
 
 
-def _names(entry: Any) -> list[str]:
-    names: list[str] = []
+def _named_fields(entry: Any) -> list[tuple[str, str | None, str]]:
+    """(field, language, text) of every name of an entry."""
+    out: list[tuple[str, str | None, str]] = []
     title = getattr(entry, "title", None)
     if isinstance(title, str):
-        names.append(title)
+        out.append(("title", None, title))
     elif title is not None:
-        names += [title.nb, title.en]
-    names += list(getattr(entry, "synonyms", []) or [])
-    names += list(getattr(entry, "tags", []) or [])
-    term = getattr(entry, "term", None)
-    if term:
-        names.append(term)
-    code = getattr(entry, "code", None)
-    if code:
-        names.append(code)
-    return [n for n in names if n]
+        out += [("title", "nb", title.nb), ("title", "en", title.en)]
+    out += [("synonym", None, s) for s in getattr(entry, "synonyms", []) or []]
+    out += [("tag", None, t.replace("_", " ")) for t in getattr(entry, "tags", []) or []]
+    for name in ("term", "code"):
+        value = getattr(entry, name, None)
+        if value:
+            out.append((name, None, value))
+    topic = getattr(entry, "topic", None)
+    if hasattr(topic, "nb"):
+        out += [("tag", "nb", topic.nb), ("tag", "en", topic.en)]
+    return [(f, lang, text) for f, lang, text in out if text]
+
+
+def _body_text(entry: Any) -> str:
+    parts = []
+    for name in BODY_FIELDS:
+        value = getattr(entry, name, None)
+        if hasattr(value, "nb"):
+            parts += [value.nb, value.en]
+    for name in BODY_LISTS:
+        for value in getattr(entry, name, None) or []:
+            if hasattr(value, "nb"):
+                parts += [value.nb, value.en]
+    return " ".join(parts)
 
 
 def _snippet(entry: Any, lang: str) -> str:
@@ -88,93 +256,301 @@ def _snippet(entry: Any, lang: str) -> str:
 
 
 class SearchIndex:
-    """Flat table of normalised names → entries; built once per knowledge load."""
+    """Posting lists from words to names and entries; built once per knowledge load."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.entries: list[tuple[str, Any]] = []
-        self.names: list[str] = []
-        self.owner: list[int] = []
+        self.kinds: list[str] = []
+        self.stages: list[tuple[str, ...]] = []
+        self.names: list[_Name] = []
+        self.entry_names: list[list[int]] = []
+        name_postings: dict[str, list[int]] = {}
+        body_postings: dict[str, list[int]] = {}
+        doc_freq: dict[str, int] = {}
         for collection in SEARCHABLE:
             for entry in kb.all(collection):
                 index = len(self.entries)
                 self.entries.append((collection, entry))
-                seen: set[str] = set()
-                for name in _names(entry):
-                    folded = fold(name)
-                    if folded and folded not in seen:
-                        seen.add(folded)
-                        self.names.append(folded)
-                        self.owner.append(index)
+                self.kinds.append(KIND_OF[collection])
+                self.stages.append(_stages_of(entry, collection))
+                own: list[int] = []
+                seen_names: dict[tuple[str, ...], int] = {}
+                words_here: set[str] = set()
+                for field_name, lang, text in _named_fields(entry):
+                    words = tuple(content_words(text))
+                    if not words:
+                        continue
+                    weight = FIELD_WEIGHT[field_name]
+                    if words in seen_names:
+                        known = self.names[seen_names[words]]
+                        if weight > known.weight or (weight == known.weight and known.lang is None):
+                            known.weight, known.field, known.lang = weight, field_name, lang
+                        continue
+                    seen_names[words] = len(self.names)
+                    own.append(len(self.names))
+                    self.names.append(_Name(index, field_name, lang, words, weight))
+                    keys = set(words)
+                    if 1 < len(words) <= 3:
+                        keys.add("".join(words))  # "rop screen" also as "ropscreen"
+                    for word in keys:
+                        name_postings.setdefault(word, []).append(len(self.names) - 1)
+                    words_here |= keys
+                self.entry_names.append(own)
+                body = set(content_words(_body_text(entry))) - words_here
+                for word in body:
+                    body_postings.setdefault(word, []).append(index)
+                for word in words_here | body:
+                    doc_freq[word] = doc_freq.get(word, 0) + 1
+        self.name_postings = name_postings
+        self.body_postings = body_postings
+        total = max(len(self.entries), 1)
+        self.idf = {word: math.log(1 + total / df) for word, df in doc_freq.items()}
+        self.unknown_idf = math.log(1 + total) * 0.6
+        self.vocab = sorted(doc_freq)
+        self.fuzzy_vocab = [w for w in self.vocab if len(w) >= 4 and w.isalpha()]
+        self.by_stem: dict[str, list[str]] = {}
+        for word in self.vocab:
+            self.by_stem.setdefault(stem(word), []).append(word)
         self.stage_words = self._stage_words(kb)
+        self._stage_word_list = list(self.stage_words)
+        self._cache: dict[str, list[tuple[str, float]]] = {}
 
+    # ------------------------------------------------------------------ reading a query
     @staticmethod
     def _stage_words(kb: KnowledgeBase) -> dict[str, str]:
+        """Folded stage names and synonyms (one or two words) → stage id. Tags are not stage names."""
         words: dict[str, str] = {}
         for stage in kb.all("stages"):
-            for name in _names(stage):
-                folded = fold(name)
-                if folded:
+            for text in (stage.title.nb, stage.title.en, *stage.synonyms):
+                folded = fold(text)
+                # whole names only: "stadium 3" must not make "3" a stage word, nor "aktiv fase" "aktiv"
+                if folded and len(folded.split()) <= 2 and content_words(text) == folded.split() \
+                        and not any(w.isdigit() for w in folded.split()):
                     words[folded] = stage.id
         return words
 
-    def _detect(self, query: str) -> tuple[str, str | None, str | None]:
-        """Split off stage and kind words: (rest of the query, stage id, kind)."""
-        words = fold(query).split()
-        stage = kind = None
-        rest = []
-        for i, word in enumerate(words):
-            pair = " ".join(words[i:i + 2])
-            if stage is None and pair in self.stage_words:
-                stage = self.stage_words[pair]
-                continue
-            if stage is None and word in self.stage_words:
-                stage = self.stage_words[word]
-                continue
-            if stage is None and len(word) > 6:
-                best = process.extractOne(word, list(self.stage_words), scorer=fuzz.ratio, score_cutoff=85)
-                if best:
-                    stage = self.stage_words[best[0]]
-                    continue
-            found_kind = next((k for k, ws in KIND_WORDS.items() if word in ws), None)
-            if found_kind and kind is None:
-                kind = found_kind
-                continue
-            if word not in STOP_WORDS:
-                rest.append(word)
-        return " ".join(rest), stage, kind
+    def _stage_at(self, words: list[str], i: int) -> tuple[str | None, int]:
+        """The stage named at ``words[i]`` (two words or one), and how many words it took."""
+        pair = " ".join(words[i:i + 2])
+        if i + 1 < len(words):
+            if pair in self.stage_words:
+                return self.stage_words[pair], 2
+            if len(pair) > 9:
+                best = process.extractOne(pair, self._stage_word_list, scorer=fuzz.ratio, score_cutoff=88)
+                if best and " " in best[0]:
+                    return self.stage_words[best[0]], 2
+        word = words[i]
+        if word in self.stage_words:
+            return self.stage_words[word], 1
+        if len(word) > 6:
+            best = process.extractOne(word, self._stage_word_list, scorer=fuzz.ratio, score_cutoff=85)
+            if best and " " not in best[0]:
+                return self.stage_words[best[0]], 1
+        return None, 0
 
+    def analyse(self, text: str) -> Query:
+        raw = fold(text).split()
+        define = 0.0
+        if any(w in DEFINE_WORDS for w in raw):
+            define = 1.0
+        elif any(tuple(raw[i:i + len(p)]) == p for p in WHAT_IS for i in range(len(raw))):
+            define = 0.5
+        words = [w for w in raw if w not in STOP_WORDS]
+        stage = None
+        kinds: list[str] = []
+        roles: list[str] = []  # "stage", "kind" or "content" per word
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            found, taken = self._stage_at(words, i)
+            if found and (stage is None or stage == found):
+                stage = found
+                for word in words[i:i + taken]:
+                    out.append(word)
+                    roles.append("stage")
+                i += taken
+                continue
+            word = words[i]
+            kind = _kind_of_word(word)
+            if kind:
+                for k in ALSO_KINDS.get(kind, (kind,)):
+                    if k not in kinds:
+                        kinds.append(k)
+                roles.append("kind")
+            elif word in DEFINE_WORDS:
+                roles.append("define")
+            else:
+                roles.append("content")
+            out.append(word)
+            i += 1
+        has_content = "content" in roles
+        weights = []
+        for role in roles:
+            if role == "content":
+                weights.append(1.0)
+            elif role == "define":
+                weights.append(0.0)
+            elif role == "stage":
+                weights.append(STEER_WEIGHT if has_content or kinds else 1.0)
+            else:  # a kind word: content only when nothing else is
+                weights.append(STEER_WEIGHT if has_content else (0.0 if stage else 1.0))
+        return Query(text, out, weights, stage, tuple(kinds), define, roles)
+
+    def _detect(self, query: str) -> tuple[str, str | None, str | None]:
+        """(content words, stage id, first kind): kept for callers that only need the stage or kind."""
+        q = self.analyse(query)
+        rest = " ".join(w for w, weight in zip(q.words, q.weights, strict=True) if weight >= 1.0)
+        return rest, q.stage, (q.kinds[0] if q.kinds else None)
+
+    # ------------------------------------------------------------------ matching words
+    def expand(self, word: str) -> list[tuple[str, float]]:
+        """Index words that ``word`` may stand for, with a similarity in 0..1 (cached)."""
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        found: dict[str, float] = {}
+        if word in self.idf:
+            found[word] = 1.0
+        for other in self.by_stem.get(stem(word), ()):
+            found.setdefault(other, 0.95)
+        if len(word) >= 4 and word.isalpha():
+            start = bisect_left(self.vocab, word)
+            for other in self.vocab[start:start + 40]:
+                if not other.startswith(word):
+                    break
+                if other not in found:
+                    found[other] = 0.7 + 0.2 * len(word) / len(other)
+            for cut in range(len(word) - 1, 4, -1):  # a known word at the start of a longer one
+                head = word[:cut]
+                if head in self.idf and head not in found and cut / len(word) >= 0.6:
+                    found[head] = 0.45 + 0.4 * cut / len(word)
+                    break
+            cutoff = 85 if len(word) == 4 else 80
+            for other, score, _ in process.extract(word, self.fuzzy_vocab, scorer=fuzz.ratio,
+                                                   score_cutoff=cutoff, limit=8):
+                sim = 0.9 * score / 100
+                if found.get(other, 0.0) < sim:
+                    found[other] = sim
+        result = sorted(found.items(), key=lambda pair: -pair[1])[:12]
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[word] = result
+        return result
+
+    # ------------------------------------------------------------------ scoring
     def search(self, query: str, lang: str = "nb", top: int = 5) -> list[SearchHit]:
-        rest, stage, kind = self._detect(query)
-        best: dict[int, float] = {}
-        if rest:
-            scored = process.extract(rest, self.names, scorer=fuzz.WRatio, limit=max(50, top * 10),
-                                     score_cutoff=50)
-            for _name, score, pos in scored:
-                owner = self.owner[pos]
-                best[owner] = max(best.get(owner, 0.0), float(score))
-        else:
-            for index, (collection, entry) in enumerate(self.entries):
-                if (kind and KIND_OF[collection] == kind) or (stage and collection == "stages" and entry.id == stage):
-                    best[index] = 90.0
-        hits = []
-        for index, score in best.items():
-            collection, entry = self.entries[index]
-            entry_kind = KIND_OF[collection]
-            stages = _stages_of(entry, collection)
-            if kind is not None:
-                score += 8 if entry_kind == kind else -10
-            if stage is not None:
-                score += 8 if stage in stages else (-15 if stages else -5)
-            hits.append((score, index))
-        hits.sort(key=lambda pair: -pair[0])
-        return [self._hit(index, score, lang) for score, index in hits[:top]]
+        q = self.analyse(query)
+        if not q.words:
+            return []
+        if q.listing:
+            return self._listing(q, lang, top)
+        scores = self._content_scores(q)
+        if not scores and q.kinds and not q.has_content:
+            return self._listing(q, lang, top)
+        ranked = []
+        for index, (base, name_lang) in scores.items():
+            ranked.append((base * 100 + self._steer(q, index, name_lang, lang), index))
+        ranked.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [self._hit(index, score, lang) for score, index in ranked[:top]]
+
+    def _content_scores(self, q: Query) -> dict[int, tuple[float, str | None]]:
+        """Entry → (score 0..1 from words alone, language of the name that matched best)."""
+        weights: list[float] = []
+        name_match: dict[int, dict[int, float]] = {}
+        name_words: dict[int, set[str]] = {}
+        entry_best: list[dict[int, float]] = []
+        for position, (word, factor) in enumerate(zip(q.words, q.weights, strict=True)):
+            best: dict[int, float] = {}
+            entry_best.append(best)
+            if factor <= 0:
+                weights.append(0.0)
+                continue
+            matches = self.expand(word)
+            if not matches:
+                weights.append(self.unknown_idf * factor)
+                continue
+            top_sim = matches[0][1]
+            weights.append(max(self.idf[w] for w, s in matches if s == top_sim) * factor)
+            for other, sim in matches:
+                for n in self.name_postings.get(other, ()):
+                    per_name = name_match.setdefault(n, {})
+                    if per_name.get(position, 0.0) < sim:
+                        per_name[position] = sim
+                    name_words.setdefault(n, set()).add(other)
+                    entry = self.names[n].entry
+                    value = sim * self.names[n].weight
+                    if best.get(entry, 0.0) < value:
+                        best[entry] = value
+                body_value = sim * BODY_WEIGHT
+                for entry in self.body_postings.get(other, ()):
+                    if best.get(entry, 0.0) < body_value:
+                        best[entry] = body_value
+        total = sum(weights)
+        if total <= 0:
+            return {}
+        scores: dict[int, tuple[float, str | None]] = {}
+        for n, per_name in name_match.items():
+            name = self.names[n]
+            covered = sum(weights[p] * sim for p, sim in per_name.items()) / total
+            name_len = len(name.words)
+            matched = min(len(name_words[n]), name_len)
+            if name_len > 1 and "".join(name.words) in name_words[n]:
+                matched = name_len
+            value = covered * (0.6 + 0.4 * matched / name_len) * name.weight
+            known = scores.get(name.entry)
+            if known is None or value > known[0]:
+                scores[name.entry] = (value, name.lang)
+        spread: dict[int, float] = {}
+        for position, best in enumerate(entry_best):
+            weight = weights[position]
+            if weight <= 0:
+                continue
+            for entry, value in best.items():
+                spread[entry] = spread.get(entry, 0.0) + weight * value
+        for entry, value in spread.items():
+            value = 0.9 * value / total
+            known = scores.get(entry)
+            if known is None or value > known[0]:
+                scores[entry] = (value, known[1] if known else None)
+        return scores
+
+    def _steer(self, q: Query, index: int, name_lang: str | None, lang: str) -> float:
+        kind = self.kinds[index]
+        bonus = KIND_PRIOR.get(kind, 0.0)
+        if q.kinds:
+            bonus += 10.0 if kind in q.kinds else -6.0
+        if q.define:
+            bonus += (8.0 if kind == "glossary" else 2.0 if kind == "article" else 0.0) * q.define
+        if q.stage is not None:
+            stages = self.stages[index]
+            if q.stage in stages:
+                bonus += 6.0 + 4.0 / len(stages)
+            elif stages:
+                bonus -= 10.0
+        if name_lang == lang:
+            bonus += 2.0
+        return bonus
+
+    def _listing(self, q: Query, lang: str, top: int) -> list[SearchHit]:
+        """Entries of the wanted kind (at the wanted stage): the specific ones first, then by priority."""
+        chosen = []
+        for index, (_collection, entry) in enumerate(self.entries):
+            if self.kinds[index] not in q.kinds:
+                continue
+            stages = self.stages[index]
+            if q.stage is not None and q.stage not in stages:
+                continue
+            primary = 0 if (q.stage is None or (stages and stages[0] == q.stage)) else 1
+            chosen.append((primary, len(stages) or 9, getattr(entry, "priority", 5), index))
+        chosen.sort()
+        return [self._hit(index, 85.0 - 0.1 * rank, lang) for rank, (*_, index) in enumerate(chosen[:top])]
 
     def _hit(self, index: int, score: float, lang: str) -> SearchHit:
         collection, entry = self.entries[index]
         title = entry.title if isinstance(entry.title, str) else entry.title.get(lang)
-        stages = _stages_of(entry, collection)
-        return SearchHit(KIND_OF[collection], entry.id, collection, title, min(score, 100.0),
+        stages = self.stages[index]
+        return SearchHit(KIND_OF[collection], entry.id, collection, title, max(0.0, min(score, 100.0)),
                          stages[0] if len(stages) == 1 else None, list(getattr(entry, "tags", []) or []),
                          _snippet(entry, lang))
 
