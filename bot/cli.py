@@ -111,6 +111,23 @@ def cmd_kb_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kb_diagram(args: argparse.Namespace) -> int:
+    from bot.engine.diagram import flows_markdown, write_markdown
+    from bot.engine.flows import load_flows
+
+    kb = _knowledge(args)
+    flows, problems = load_flows(Path(args.conversations) if args.conversations else paths.conversations_dir(), kb)
+    if flows is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
+    if args.out == "-":
+        sys.stdout.write(flows_markdown(flows))
+    else:
+        print(write_markdown(flows, Path(args.out)))
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     kb = _knowledge(args)
     hits = kb.index.search(" ".join(args.text), args.lang or "nb", args.top)
@@ -140,13 +157,16 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from bot.stats import usage_stats
+    from bot.stats import format_stats, usage_stats
     from bot.storage import Storage
 
     config = _config(args)
     storage = Storage(config.db_path)
-    print(json.dumps(usage_stats(storage, _knowledge(args)), ensure_ascii=False, indent=1))
-    storage.close()
+    try:
+        stats = usage_stats(storage, _knowledge(args))
+    finally:
+        storage.close()
+    print(json.dumps(stats, ensure_ascii=False, indent=1) if args.json else format_stats(stats), end="" if not args.json else "\n")
     return 0
 
 
@@ -169,8 +189,19 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from benchmarks.run import main as bench_main
+    import os
 
+    if args.knowledge:  # the load runs in a child process, which reads the environment
+        os.environ["IDDT_KNOWLEDGE"] = str(Path(args.knowledge).resolve())
+    try:
+        from benchmarks.run import main as bench_main
+    except ImportError:  # an installed wheel: the benchmark lives beside bot/ in a checkout
+        if not (paths.CHECKOUT_DIR / "benchmarks" / "run.py").is_file():
+            print("iddt-bot bench: run it from a checkout of the repository (benchmarks/ beside bot/)",
+                  file=sys.stderr)
+            return 2
+        sys.path.insert(0, str(paths.CHECKOUT_DIR))
+        from benchmarks.run import main as bench_main
     return bench_main(quick=args.quick, as_json=args.json)
 
 
@@ -208,6 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema = kb_sub.add_parser("schema", parents=[common], help="write JSON Schemas for editors")
     schema.add_argument("--out", default=str(paths.CHECKOUT_DIR / "schema"))
     schema.set_defaults(func=cmd_kb_schema)
+    diagram = kb_sub.add_parser("diagram", parents=[common], help="write Mermaid diagrams of the flows (docs/flows.md)")
+    diagram.add_argument("--out", default=str(paths.CHECKOUT_DIR / "docs" / "flows.md"), help="file, or - for stdout")
+    diagram.add_argument("--conversations", help="flows folder (default: the bundled one)")
+    diagram.set_defaults(func=cmd_kb_diagram)
 
     ask = sub.add_parser("ask", parents=[common], help="search the knowledge")
     ask.add_argument("text", nargs="+")
@@ -220,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     scr = sub.add_parser("screen", parents=[common], help="text on stdin -> crisis and personal data")
     scr.add_argument("--json", action="store_true", default=True)
     scr.set_defaults(func=cmd_screen)
-    sub.add_parser("stats", parents=[common], help="usage statistics (aggregates only)").set_defaults(func=cmd_stats)
+    usage = sub.add_parser("stats", parents=[common], help="usage statistics (aggregates only)")
+    usage.add_argument("--json", action="store_true")
+    usage.set_defaults(func=cmd_stats)
     data = sub.add_parser("data", parents=[common], help="stored data: purge, export, delete-user")
     data.add_argument("action", choices=["purge", "export", "delete-user"])
     data.add_argument("user", nargs="?", type=int)

@@ -14,13 +14,19 @@ The rules are plain, explainable patterns (see :mod:`bot.estimator_rules`), appl
    at least a month; a stated duration under a month answers ``reduced`` with no. Durations are
    ranges of days: "since Easter"/"siden jul" count as a few months (2.5–6), "last summer" as 7–18
    months, so an unknown date never decides a six-month or one-year threshold by itself.
-2. *Facts implied by later ones*, marked ``inferred``: abstinence implies reduced use and an own goal;
-   a reduction, own goal or abstinence implies a working alliance only when the text also shows
-   engagement in treatment (a helper, a group, "avsluttet behandlingen"); regular contact (or even
-   irregular contact) implies contact.
+   Negation flips a cue ("har ikke hatt kontakt", "not cut down", "no working relationship"); a goal
+   or a passing state is not a fact ("har satt seg som mål å bli rusfri", "møtte edru til timen");
+   medication, work, family and mood are not use ("har ikke tatt medisinene på to uker", "ikke god
+   kontakt med familien", "drinks regularly" is not a meeting rhythm). One lapse is compatible with
+   abstinence; "still uses", "binges", "flere kvelder der hun har drukket mye" are not.
+2. *Facts implied by other facts*, marked ``inferred``: abstinence implies reduced use and an own goal;
+   a reduction of at least a month with no word of stopping means still using (not abstinent); seeing
+   no problem with one's use means no own goal yet; a reduction, own goal or abstinence implies a
+   working alliance only when the text also shows engagement in treatment (a helper, a group,
+   "avsluttet behandlingen"); regular contact (or even irregular contact) implies contact.
 3. Remission (level 8) needs more than a year without substance-related problems *and* substance
-   treatment to have ended; ongoing substance follow-up (not mental-health follow-up such as "for
-   depresjonen") keeps the person at 7.
+   treatment to have ended; ongoing substance follow-up or regular contact (not mental-health
+   follow-up such as "for depresjonen") keeps the person at 7.
 
 Several substances: sentences (clauses) naming a substance are staged for that substance only;
 contact and alliance are about the person and count for all. The person is rated on the worst-staged
@@ -33,6 +39,7 @@ answered by explicit words in the text rather than by inference.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import product
@@ -50,9 +57,11 @@ from bot.estimator_rules import (
     general_in,
     goal_context,
     nearest_duration,
-    negation_at,
+    negation_word,
     sentences,
     substances_in,
+    unless_next,
+    wordset,
 )
 from bot.knowledge.models import SatsTree
 from bot.knowledge.validate import EXPECTED_STAGE_OF_LEVEL
@@ -143,8 +152,8 @@ class _Analysis:
     mh_sentences: set[int] = field(default_factory=set)
 
 
-_NB_MARKERS = frozenset("og ikke har han hun er det på pa med som til av en for seg ham henne å a etter siden".split())
-_EN_MARKERS = frozenset("and not has he she is the of with to for his her a an since after been was".split())
+_NB_MARKERS = wordset("og ikke har han hun er det på pa med som til av en for seg ham henne å a etter siden") | {"på", "å"}
+_EN_MARKERS = wordset("and not has he she is the of with to for his her a an since after been was")
 _BACKREF = re.compile(r"\b(?:siden|since|etter\s+det|denne\s+perioden|that\s+period|then)\b")
 
 
@@ -163,10 +172,12 @@ def _analyse(text: str, lang: str | None) -> _Analysis:
     sents = sentences(ftext)
     segs = clauses(ftext, sents)
     durs = durations(ftext, lang)
+    starts = [d.start for d in durs]
     # Which substance(s) each clause is about: named ones, else every one ("rusfri"), else the last.
     scopes: list[frozenset[str] | None] = []
     order: list[str] = []
     current: frozenset[str] | None = None
+    previous_sentence = -1
     for seg in segs:
         found = substances_in(folded, seg.start, seg.end)
         for name in found:
@@ -174,8 +185,9 @@ def _analyse(text: str, lang: str | None) -> _Analysis:
                 order.append(name)
         if found:
             current = frozenset(found)
-        elif general_in(ftext, seg.start, seg.end):
-            current = None
+        elif seg.sentence != previous_sentence and general_in(ftext, seg.start, seg.end):
+            current = None  # a sentence about use in general ("rusfri i 3 mnd") counts for every substance
+        previous_sentence = seg.sentence
         scopes.append(current)
     mh = {n for n, (s, e) in enumerate(sents) if MH_QUALIFIER.search(ftext, s, e)}
 
@@ -183,26 +195,29 @@ def _analyse(text: str, lang: str | None) -> _Analysis:
     for n, (s_start, s_end) in enumerate(sents):
         sent_hits: list[_Hit] = []
         for cue in CUES:
-            for m in cue.pattern.finditer(ftext, s_start, s_end):
+            for m in cue.pattern.finditer(folded.cased if cue.cased else ftext, s_start, s_end):
                 seg = _segment_at(segs, m.start())
                 lo = segs[seg].start if seg is not None else s_start
-                if cue.guard and goal_context(ftext, lo, m.start()):
+                if cue.guard and goal_context(ftext, lo, m.start(), cue.guard):
                     continue
-                if cue.pattern.pattern.startswith(r"\bredusert") and _about_medication(ftext, m.end(), s_end):
+                if unless_next(cue, ftext, m.start(), m.end(), s_end):
                     continue
                 answer, start = cue.answer, m.start()
                 if cue.negatable and answer == "yes":
-                    neg = negation_at(ftext, lo, m.start())
+                    neg = negation_word(ftext, lo, m.start())
                     if neg is not None:
-                        answer, start = "no", neg
+                        if cue.negatable == "never" and neg[0] not in ("aldri", "never"):
+                            continue  # "har ikke møtt siden": contact lapsed, not contact denied
+                        answer, start = "no", neg[1]
                 dur = None
                 if cue.needs_duration or (cue.signal in ("abstinent", "no_problems") and answer == "yes"):
                     hi = segs[seg].end if seg is not None else s_end
-                    dur = (nearest_duration(durs, m.start(), m.end(), lo, hi)
-                           or nearest_duration(durs, m.start(), m.end(), s_start, s_end))
+                    dur = (nearest_duration(durs, m.start(), m.end(), lo, hi, starts)
+                           or nearest_duration(durs, m.start(), m.end(), s_start, s_end, starts))
                     if dur is None and n > 0 and cue.signal in ("abstinent", "no_problems") \
                             and _BACKREF.search(ftext, m.end(), s_end):
-                        prev = [d for d in durs if sents[n - 1][0] <= d.start and d.end <= sents[n - 1][1]]
+                        first = bisect_left(starts, sents[n - 1][0])
+                        prev = [d for d in durs[first:first + 8] if d.end <= sents[n - 1][1]]
                         dur = max(prev, key=lambda d: d.min_days) if prev else None
                 scope = scopes[seg] if seg is not None else None
                 sent_hits.append(_Hit(cue, answer, start, m.end(), n, scope, dur))
@@ -223,19 +238,14 @@ def _segment_at(segs, pos: int) -> int | None:
     return found
 
 
-_MEDICATION = re.compile(r"\b(?:dose\w*|dosage|medisin\w*|medication|mg)\b")
-
-
-def _about_medication(text: str, pos: int, end: int) -> bool:
-    return _MEDICATION.search(text, pos, min(end, pos + 30)) is not None
-
-
 def _dedupe(hits: list[_Hit]) -> list[_Hit]:
     """One hit per overlapping span and signal (two patterns for the same words count once)."""
     out: list[_Hit] = []
+    reach: dict[str, int] = {}  # per signal, the furthest end of a kept hit (hits come sorted by start)
     for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
-        if any(o.signal == hit.signal and o.start < hit.end and hit.start < o.end for o in out):
+        if hit.start < reach.get(hit.signal, -1):
             continue
+        reach[hit.signal] = max(reach.get(hit.signal, -1), hit.end)
         out.append(hit)
     return out
 
@@ -298,6 +308,8 @@ def _decide_answers(an: _Analysis, substance: str | None) -> dict[str, _Fact]:
         facts["own_goal"] = _Fact("no", goal_no[0])
     elif goal_yes:
         facts["own_goal"] = _Fact("yes", goal_yes[0])
+    elif pick("ack", "no") and not pick("ack", "yes"):
+        facts["own_goal"] = _Fact("no", pick("ack", "no")[0])  # sees no problem: no goal of its own yet
 
     # abstinence (or problem-free control) and acknowledgement
     still = pick("still_using", "yes") + pick("abstinent", "no")
@@ -309,6 +321,9 @@ def _decide_answers(an: _Analysis, substance: str | None) -> dict[str, _Fact]:
     elif abst and not (denies and not acks):
         first = min(abst, key=lambda h: h.start)
         facts["abstinent"] = _Fact("yes", first)
+    elif long_enough and not abst:
+        # "has cut down" (and nothing about stopping) means still using, only less
+        facts["abstinent"] = _Fact("no", long_enough[0], inferred=True, with_duration=True)
 
     if facts.get("abstinent") and facts["abstinent"].answer == "yes":
         timed = [h for h in abst if h.duration is not None]
@@ -328,9 +343,11 @@ def _decide_answers(an: _Analysis, substance: str | None) -> dict[str, _Fact]:
             facts["remission"] = _Fact("no", short[0], with_duration=True)
         elif inside:
             facts["remission"] = _Fact("no", inside[0])
-        elif year and out:
-            facts["remission"] = _Fact("yes", out[0])
-        elif year and reg_yes and not out:
+        elif out:
+            if year:
+                facts["remission"] = _Fact("yes", out[0])
+        elif reg_yes:
+            # regular contact now and no word of treatment ending: still in treatment
             facts["remission"] = _Fact("no", reg_yes[0], inferred=True)
 
     # facts implied by later ones
@@ -358,9 +375,9 @@ def _quote(an: _Analysis, fact: _Fact) -> tuple[str, int, int]:
     hit = fact.hit
     start, end = hit.start, hit.end
     dur = hit.duration
-    if dur is not None and (fact.with_duration or hit.signal in ("abstinent", "no_problems")):
-        if abs(dur.start - end) < 80 or abs(start - dur.end) < 80:
-            start, end = min(start, dur.start), max(end, dur.end)
+    if (dur is not None and (fact.with_duration or hit.signal in ("abstinent", "no_problems"))
+            and (abs(dur.start - end) < 80 or abs(start - dur.end) < 80)):
+        start, end = min(start, dur.start), max(end, dur.end)
     return an.folded.quote(start, end)
 
 

@@ -11,6 +11,7 @@ The decision itself (which answer each tree question gets) is in :mod:`bot.estim
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,9 +31,14 @@ def fold(text: str) -> str:
     return "".join(_FOLD.get(c, c) for c in text.lower())
 
 
+def wordset(words: str) -> frozenset[str]:
+    """The folded words of a space-separated list."""
+    return frozenset(fold(w) for w in words.split())
+
+
 # Key words whose typos we correct (folded). A token of 5+ letters at one edit (insert, delete,
 # substitute or swap) from one of these, and not itself a known word here, is read as that word.
-KEY_WORDS = frozenset(fold(w) for w in """
+KEY_WORDS = wordset("""
 kontakt kontakten kontakt redusert rusfri rusfritt edru avtaler avtale allianse behandling behandlingen
 rusbehandling rusbehandlingen behandler samtaler jevnlig jevnlige regelmessig ukentlig ukentlige
 alkohol alkoholen amfetamin cannabis kokain heroin benzodiazepiner måneder måned uker erkjenner
@@ -40,13 +46,13 @@ sluttet slutte drukket drikker mindre fortsatt sporadisk uteblir rusrelaterte pr
 contact reduced abstinent sober appointments appointment alliance treatment counsellor counselor
 regularly regular weekly alcohol amphetamine cocaine months weeks acknowledges relationship
 drinking sessions substance problems
-""".split())
-_PROTECTED = frozenset(fold(w) for w in """
+""")
+_PROTECTED = wordset("""
 kontrakt kontrakter kontakte behandle behandlet rusfrie redusere reduserer reduces reduce reducing
 mindretall drikke drikk drink drinks drinker drinkers contacts contacted treatments sobre weeks
 monthly month amfetaminet heroinen counsel regularity abstinens slutter sluttes contract problem
 fortsett fortsette
-""".split())
+""")
 _WORD_RE = re.compile(r"[a-z]{5,}")
 
 
@@ -122,6 +128,8 @@ def fold_text(original: str) -> Folded:
 
 @lru_cache(maxsize=4096)
 def _closest_key(word: str) -> str | None:
+    if word in _UNIT_OF:
+        return None
     best = None
     for key in KEY_WORDS:
         if abs(len(key) - len(word)) > 1 or key[0] != word[0]:
@@ -135,7 +143,9 @@ def _closest_key(word: str) -> str | None:
 
 # ---------------------------------------------------------------------------------------- sentences
 
-_SENT_END = re.compile(r"(?<=[.!?])\s+|[;\n]+|\s+-\s+")
+_SENT_END = re.compile(r"(?<=[.!?])\s+|[;\n]+|(?<!\s)\s+-\s+")
+_ABBREV = wordset("ca pt mr mrs ms dr nr kl jf evt ev mht bl osv dvs feks eks ref st vs etc approx")
+_LAST_TOKEN = re.compile(r"([\w]+)\.$")
 _CLAUSE_END = re.compile(
     r",\s*(?=(?:men|but|though|although|while|whereas|mens|selv\s+om|og\s+(?:han|hun|hen)\s+(?:har\s+)?"
     r"(?:fortsatt|ikke))\b)|:\s+")
@@ -152,6 +162,10 @@ def sentences(text: str) -> list[tuple[int, int]]:
     out = []
     pos = 0
     for m in _SENT_END.finditer(text):
+        last = _LAST_TOKEN.search(text, max(0, m.start() - 12), m.start())
+        if last and (last.group(1) in _ABBREV or last.group(1).isdigit() and len(last.group(1)) <= 2
+                     or len(last.group(1)) == 1):
+            continue  # "ca. 3", "1. mars", "Mr. K": not the end of a sentence
         if m.start() > pos:
             out.append((pos, m.start()))
         pos = m.end()
@@ -187,6 +201,7 @@ class Duration:
     start: int
     end: int
     anchor: bool = False  # a point in time ("in January"), weaker than "for 3 months"/"since Easter"
+    vague: bool = False  # from a holiday, season or month name: numbers stated elsewhere win
 
     def at_least(self, days: float) -> bool | None:
         if self.min_days >= days:
@@ -244,7 +259,8 @@ def _duration_re(lang: str | None) -> re.Pattern[str]:
     nums, fuzzy = _num_map(lang)
     num = rf"\d+(?:[.,]\d+)?(?:\s*-\s*\d+(?:[.,]\d+)?)?|{_alt(list(nums) + list(fuzzy))}"
     return re.compile(
-        rf"\b(?:(?P<qual>{_alt(_QUAL_OF)})\s+)?(?P<num>{num})\s+(?P<unit>{_alt(_UNIT_OF)})\b"
+        rf"\b(?:(?P<qual>{_alt(_QUAL_OF)})\s+)?(?P<num>{num})(?P<half>\s+(?:and\s+a\s+half|og\s+et\s+halvt|og\s+en\s+halv))?"
+        rf"\s+(?P<unit>{_alt(_UNIT_OF)})\b"
         r"(?:\s+(?P<ago>siden|ago)\b)?")
 
 
@@ -260,11 +276,11 @@ _SEASONS = (r"jul\w*|paske\w*|nyttar\w*|sommer\w*|host\w*|varen|vinter\w*|christ
 _ANCHOR = re.compile(
     rf"\b(?P<prep>siden|since|fra|from|etter|after|i|in)\s+(?:(?P<last>i\s+fjor|last)\s+)?"
     rf"(?P<what>{_SEASONS})\b(?!\s+\d)|\b(?P<prep2>siden|since)\s+(?P<lastyear>i\s+fjor|last\s+year)\b")
-_FREQ_BEFORE = frozenset("once twice thrice times gang ganger per every each hver annenhver".split())
+_FREQ_BEFORE = wordset("once twice thrice times gang ganger per every each hver annenhver")
 _FREQ_AFTER = re.compile(r"\s+(?:i\s+(?:uka|uken|maneden|aret|dognet)|a\s+(?:week|month|year|day)|per|each|"
                          r"every|om\s+(?:dagen|uka|maneden)|old|gammel|gamle)\b")
-_PREPS = frozenset(fold(w) for w in "i på for siste de over in for past last since siden etter after "
-                   "mer enn more than nesten almost about ca omtrent the in".split())
+_PREPS = wordset("i på for siste de over in for past last since siden etter after mer enn more than nesten "
+                 "almost about ca omtrent the in")
 
 
 def durations(text: str, lang: str | None = None) -> list[Duration]:
@@ -291,6 +307,8 @@ def durations(text: str, lang: str | None = None) -> list[Duration]:
         else:
             parts = [float(p.replace(",", ".")) for p in re.split(r"\s*-\s*", raw)]
             lo, hi = min(parts), max(parts)
+        if m.group("half"):
+            lo, hi = lo + 0.5, hi + 0.5
         if unit == YEAR and lo >= 15 and not m.group("qual") and prev not in _PREPS and not m.group("ago"):
             continue  # an age ("Kvinne 52 år"), not a duration
         lo, hi = lo * unit, hi * unit
@@ -315,22 +333,30 @@ def durations(text: str, lang: str | None = None) -> list[Duration]:
         out.append(Duration(lo, hi, m.start(), m.end()))
     for m in _ANCHOR.finditer(text):
         if m.group("lastyear"):
-            out.append(Duration(2 * MONTH, 23 * MONTH, m.start(), m.end()))
+            out.append(Duration(2 * MONTH, 23 * MONTH, m.start(), m.end(), vague=True))
             continue
         since = m.group("prep") in ("siden", "since", "fra", "from")
         if m.group("last"):
             lo, hi = 7 * MONTH, 18 * MONTH
         else:
             lo, hi = 2.5 * MONTH, 6 * MONTH  # "since Easter": a few months; the date is unknown
-        out.append(Duration(lo, hi, m.start(), m.end(), anchor=not since))
+        out.append(Duration(lo, hi, m.start(), m.end(), anchor=not since, vague=True))
     out.sort(key=lambda d: d.start)
     return out
 
 
-def nearest_duration(durs: list[Duration], start: int, end: int, lo: int, hi: int) -> Duration | None:
-    """The duration in ``[lo, hi)`` that belongs to the words ``[start, end)``: after them first."""
+def nearest_duration(durs: list[Duration], start: int, end: int, lo: int, hi: int,
+                     starts: list[int] | None = None) -> Duration | None:
+    """The duration in ``[lo, hi)`` that belongs to the words ``[start, end)``: after them first.
+
+    Only the few durations nearest on each side are weighed (``starts`` = their sorted start offsets),
+    so a text full of durations stays linear.
+    """
+    if starts is None:
+        starts = [d.start for d in durs]
+    at = bisect_left(starts, start)
     best: tuple[float, Duration] | None = None
-    for d in durs:
+    for d in durs[max(0, at - 6):at + 6]:
         if d.start < lo or d.end > hi:
             continue
         if d.start >= end:
@@ -341,6 +367,8 @@ def nearest_duration(durs: list[Duration], start: int, end: int, lo: int, hi: in
             gap = 0
         if d.anchor:
             gap += 1000
+        if d.vague:
+            gap += 500
         if best is None or gap < best[0]:
             best = (gap, d)
     return best[1] if best else None
@@ -350,8 +378,8 @@ def nearest_duration(durs: list[Duration], start: int, end: int, lo: int, hi: in
 
 SUBSTANCES: dict[str, str] = {
     "alcohol": r"alkohol\w*|alcohol\w*|drikk\w*|drukket|drakk|drink\w*|drank|drunk|ol|vin|wine|beer|"
-               r"sprit|spirits|vodka|antabus|disulfiram|alkoholiker\w*|alcoholic\w*|aa",
-    "cannabis": r"cannabis\w*|hasj\w*|marihuana|marijuana|weed|thc|joint\w*",
+               r"sprit|vodka|antabus|disulfiram|alkoholiker\w*|alcoholic\w*",
+    "cannabis": r"cannabis\w*|hasj\w*|marihuana|marijuana|weed|thc",
     "amphetamine": r"amfetamin\w*|amphetamin\w*|speed|metamfetamin\w*|methamphetamin\w*|meth",
     "cocaine": r"kokain\w*|cocaine|coke|crack",
     "opioids": r"heroin\w*|opioid\w*|opiat\w*|opiate\w*|metadon\w*|methadone|buprenorf\w*|buprenorph\w*|"
@@ -361,7 +389,9 @@ SUBSTANCES: dict[str, str] = {
     "ghb": r"ghb|gbl",
 }
 _SUBSTANCE_RE = {name: re.compile(rf"\b(?:{p})\b") for name, p in SUBSTANCES.items()}
-_ACRONYMS = {"opioids": re.compile(r"\b(?:LAR|OMT)\b")}
+SUBST = "(?:" + "|".join(p for name, p in SUBSTANCES.items() if name != "alcohol") + \
+    r"|alkohol\w*|alcohol\w*|rus\w*|stoff\w*|narkotika|drugs?|substances?|piller|pills|booze|the\s+drink)"
+_ACRONYMS = {"opioids": re.compile(r"\b(?:LAR|OMT)\b"), "alcohol": re.compile(r"\bAA\b")}
 _GENERAL = re.compile(r"\b(?:rus\w*|narkotika|stoff\w*|drugs?|drug-free|substances?|clean|sober|edru|"
                       r"abstinent)\b")
 
@@ -392,17 +422,21 @@ class Cue:
     ``no_problems`` (no substance-related problems), ``still_using`` (current problem use),
     ``current_use`` (frequent present use: weak sign of no reduction), ``engaged`` (treatment words).
     ``negatable``: a negation word just before flips yes to no. ``guard``: skip when the words just
-    before state a goal ("bli rusfri", "wants to be sober"), not a fact.
+    before state a goal ("bli rusfri", "wants to be sober") or a passing state ("møtte edru", "virket
+    redusert"); with ``"attempt"`` also an attempt ("tried to set up regular meetings"); with ``"meeting"``
+    skip frequency words that describe use, not meetings ("drinks regularly", "bruker hver uke").
     """
 
     signal: str
     answer: str
     pattern: re.Pattern[str]
-    negatable: bool = False
-    guard: bool = False
+    negatable: bool | str = False  # True: a negation flips yes to no; "never": only aldri/never flips, others skip
+    guard: bool | str = False
     weight: float = 1.0
     needs_duration: bool = False
     person: bool = False  # about the person and the helpers, not one substance
+    unless_next: re.Pattern[str] | None = None  # skip when the match or the 3 words after it match this
+    cased: bool = False  # match against the case-preserving text (acronyms such as NA, AA, LAR)
 
 
 def fold_pattern(pattern: str) -> str:
@@ -418,7 +452,8 @@ _G3 = r"(?:\W+[\w']+){0,3}\W+"  # up to three words in between
 _G6 = r"(?:\W+[\w']+){0,6}\W+"
 _HELPER = (r"(?:case\s+manager|counsell?or|therapist|social\s+worker|[\w-]*team|clinic|nurse|psychiatrist|"
            r"psychologist|doctor|gp|key\s+worker|coordinator|care\s+coordinator)")
-_USE_VERB_NB = r"(?:drukket|drikker|drakk|brukt|bruker|brukte|røyket|røyker|tatt|tar|injisert|injiserer)"
+_USE_VERB_NB = (r"(?:drukket|drikker|drikke|drakk|brukt|bruker|bruke|brukte|røyket|røyker|røyke|tatt|tar|ta|injisert|"
+                r"injiserer)")
 _USE_VERB_EN = (r"(?:drinking|drinks|drank|drunk|using|uses|used|smoking|smokes|smoked|taking|takes|took|"
                 r"injecting|injects)")
 _MH = (r"\bfor\s+(?:the\s+|his\s+|her\s+|their\s+|sin\s+|hans\s+|hennes\s+)?(?:depresjon\w*|depression|"
@@ -427,48 +462,75 @@ _MH = (r"\bfor\s+(?:the\s+|his\s+|her\s+|their\s+|sin\s+|hans\s+|hennes\s+)?(?:d
 MH_QUALIFIER = re.compile(fold_pattern(_MH))
 
 P = dict(person=True)
+# Words after a use cue that show it is about something else ("har ikke tatt medisinene", "bruker mindre tid").
+NOT_USE = re.compile(fold_pattern(
+    r"\b(?:dose\w*|dosage|medisin\w*|medikament\w*|medication\w*|meds|mg|depot\w*|antipsykotik\w*|"
+    r"antidepressiv\w*|tablettene\s+sine|rullator|tid|penger|ansvar|time|money|kontakt|contact|"
+    r"appointments?|sessions?|samtaler|timene|hours|jobb\w*|work|job|skole\w*|school|mood|stemning\w*|"
+    r"vekt|weight|himself|herself|themselves|seg\s+selv)\b"))
+# Objects of "kontakt med" that are not helpers.
+FAMILY = re.compile(fold_pattern(
+    r"\b(?:familien|moren|mora|faren|far|mor|barna|barnet|søsteren|broren|venner|vennene|kjæresten|"
+    r"samboeren|foreldrene|family|mother|father|children|friends|sister|brother|partner|wife|husband|"
+    r"parents|girlfriend|boyfriend|mum|dad)\b"))
+U = dict(unless_next=NOT_USE)
 
 CUES: list[Cue] = [
     # ---- contact with a helper -------------------------------------------------------------
-    _cue("contact", "yes", r"\bkontakt(?:en)?\s+med\b", negatable=True, **P),
+    _cue("contact", "yes", r"\bkontakt(?:en)?\s+med\b", negatable=True, unless_next=FAMILY, **P),
     _cue("contact", "yes", r"\bi\s+kontakt\b", negatable=True, **P),
-    _cue("contact", "yes", r"\b(?:contact|touch)\s+with\b", negatable=True, **P),
+    _cue("contact", "yes", r"\b(?:contact|touch)\s+with\b", negatable=True, unless_next=FAMILY, **P),
     _cue("contact", "yes", r"\bin\s+touch\b", negatable=True, **P),
-    _cue("contact", "yes", r"\b(?:møter|møtte|møtt)\b", negatable=True, **P),
+    _cue("contact", "yes", r"(?<!-)\b(?:møter|møtte|møtt)\b|\bvært\s+(?:her|hos\s+oss|hos\s+meg)\b", negatable="never", **P),
     _cue("contact", "yes", r"\b(?:we|i)\s+(?:meet|see)\b|\b(?:vi|jeg)\s+(?:møter|treffer)\b", **P),
     _cue("contact", "yes", rf"\b(?:meets?|met|meeting|sees|seeing|saw|visits|visited|attends|attended)\s+"
                            rf"(?:his|her|their|the|a|our)\s+(?:[\w-]+\s+)?{_HELPER}\b", negatable=True, **P),
-    _cue("contact", "yes", r"\b(?:came|comes|come)\s+to\s+(?:the|our)\b|\bdrops?\s+in\b|\bdropped\s+in\b", **P),
+    _cue("contact", "yes", r"\b(?:came|comes|come)\s+to\s+(?:the|our)\b|\bdrops?\s+in\b|\bdropped\s+in\b|"
+                           r"\b(?:turns?|turned|shows?|showed|shown)\s+up\b|\bwas\s+seen\s+by\b", negatable="never", **P),
+    _cue("contact", "yes", r"\boppfølging\b|\bfollow-up\b", negatable=True, weight=0.5, **P),
+    _cue("contact", "yes", r"\bsamtaler?\s+hos\b|\bvært\s+til\s+(?:en\s+|to\s+|noen\s+)?(?:samtaler?|timer?|avtaler?)\b",
+         negatable=True, **P),
     _cue("contact", "yes", r"\b(?:vært|kommer|var)\s+innom\b|\btalked\s+(?:with|to)\s+the\b", **P),
     _cue("contact", "yes", r"\bhar\s+hatt\s+(?:noen\s+|flere\s+)?samtaler\b|\bfått\s+tildelt\b|"
                            r"\bassigned\s+(?:a\s+)?(?:case\s+manager|counsell?or|key\s+worker)\b", **P),
     _cue("contact", "no", r"\bavvist\s+all\s+kontakt|\bavviser\s+all\s+(?:kontakt|hjelp)|\bikke\s+henvist\b", **P),
+    _cue("contact", "no", r"\bukjent\s+for\s+(?:tjenestene|hjelpeapparatet|oss|kommunen)\b|\b(?:ingen|ikke)\s+"
+                          r"(?:hjelpere?|tjenester|behandlere?)\s+(?:er\s+)?(?:involvert|inne)\b|"
+                          r"\b(?:avslått|avslår|avvist|avviser|takket\s+nei\s+til)\s+(?:alle\s+|all\s+|ethvert\s+|hvert\s+)?(?:tilbud|hjelp)\b", **P),
+    _cue("contact", "no", r"\bnot\s+known\s+to\s+(?:any\s+)?(?:services?|us|the\s+team)\b|\bno\s+(?:helpers?|services?|"
+                          r"professionals?|clinicians?)\s+(?:are\s+|is\s+)?involved\b|\brefused\s+(?:every|all|any)\s+"
+                          r"(?:offers?|help|contact)\b", **P),
     _cue("contact", "no", r"\bnever\s+had\s+contact|\bnot\s+registered\s+with\s+any|\brefuses\s+(?:all\s+)?"
                           r"(?:contact|help)|\bunknown\s+to\s+(?:services|us)\b", **P),
     # ---- regular contact / working alliance ------------------------------------------------
     _cue("regular", "yes", r"\b(?:møter|kommer)\s+(?:fast|jevnlig|regelmessig|ukentlig|hver)\b", negatable=True, **P),
     _cue("regular", "yes", r"\bfast(?:e)?\s+(?:samtaler|timer|avtaler|avtale|kontakt)\b", negatable=True, **P),
     _cue("regular", "yes", r"\bhver\s+(?:uke|mandag|tirsdag|onsdag|torsdag|fredag|fjortende\s+dag|14\.?\s+dag|"
-                           r"måned)\b|\bannenhver\s+uke\b", **P),
-    _cue("regular", "yes", r"\bukentlig\w*|\bjevnlig\w*|\bregelmessig\w*", negatable=True, **P),
+                           r"måned)\b|\bannenhver\s+uke\b", guard="meeting", **P),
+    _cue("regular", "yes", r"\bukentlig\w*|\bjevnlig\w*|\bregelmessig\w*", negatable=True, guard="meeting", **P),
     _cue("regular", "yes", r"\bgod\s+(?:arbeids)?(?:allianse|kontakt|relasjon)\b|\b(?:arbeids)?allianse\b",
-         negatable=True, **P),
+         negatable=True, unless_next=FAMILY, **P),
     _cue("regular", "yes", r"\b(?:snakker|forteller|prater)\s+(?:\w+\s+){0,2}?åpent\b|\båpent\s+om\b|"
                            r"\b(?:snakker|forteller)\s+om\s+(?:drikkingen|rusen|\w*bruken)\b", negatable=True, **P),
-    _cue("regular", "yes", r"\bkommer\s+til\s+alle\s+avtaler|\bstabil\s+i\s+kontakten|"
+    _cue("regular", "yes", r"\b(?:kommer|kommet|møtt|møter)\s+(?:til|på)\s+alle\s+(?:timer|timene|avtaler|avtalene|samtaler)\b|"
+                           r"\bsnakker\s+(?:greit|fint|godt)\s+om\b|\bstabil\s+i\s+kontakten|"
                            r"\b(?:deltar|går)\s+i\s+(?:\w+\s+)?gruppe\w*", **P),
     _cue("regular", "yes", r"\bevery\s+(?:week|monday|tuesday|wednesday|thursday|friday|other\s+week|two\s+weeks|"
-                           r"fortnight|month)\b|\b(?:weekly|fortnightly)\b", **P),
-    _cue("regular", "yes", r"\bmonthly\b", weight=0.5, **P),
-    _cue("regular", "yes", r"\bregular(?:ly)?\b", negatable=True, **P),
+                           r"fortnight|month)\b|\b(?:weekly|fortnightly)\b", guard="meeting", **P),
+    _cue("regular", "yes", r"\bmonthly\b", weight=0.5, guard="meeting", **P),
+    _cue("regular", "yes", r"\bregular(?:ly)?\b", negatable=True, guard="attempt", **P),
     _cue("regular", "yes", r"\bgood\s+(?:working\s+)?(?:alliance|relationship|rapport|contact)\b|"
-                           r"\bworking\s+(?:alliance|relationship)\b|\balliance\b", negatable=True, **P),
+                           r"\bworking\s+(?:alliance|relationship)\b|\balliance\b", negatable=True, unless_next=FAMILY, **P),
     _cue("regular", "yes", r"\b(?:talks?|speaks?)\s+openly\b|\bopenly\s+(?:discuss\w*|talk\w*)|\bopen\s+about\b|"
                            r"\bdiscuss(?:es)?\s+(?:his|her|their)\s+(?:\w+\s+)?use\b|\bwilling\s+to\s+talk\b|"
                            r"\bin\s+every\s+session\b", negatable=True, **P),
     _cue("regular", "yes", r"\battends?\s+(?:our|a|the)\s+(?:[\w-]+\s+){0,2}?group\b|\bmeet\w*\s+(?:\w+\s+){0,3}?"
                            r"(?:twice|once|three\s+times)\s+a\s+week\b|\bstill\s+in\s+treatment\b", **P),
-    _cue("regular", "no", r"\bmøter\s+(?:sjelden|ikke|uregelmessig)\b|\buteb(?:lir|litt|le)\b", **P),
+    _cue("regular", "no", r"\bmøter\s+(?:sjelden|ikke|uregelmessig)\b|\buteb(?:lir|litt|le)\b|\bikke\s+møtt\b|"
+                          r"\bbare\s+møtt\s+(?:én|en|et\s+par)\s+gang", **P),
+    _cue("regular", "no", r"\b(?:not|never)\s+(?:\w+\s+)?(?:turned|shown|showed)\s+up\b|\b(?:has|have)\s+not\s+"
+                          r"(?:attended|come)\b|\bnever\s+attend\w*|\b(?:met|seen|saw)\s+(?:him|her|them)\s+once\b|"
+                          r"\bonly\s+(?:met|seen)\s+(?:him|her|them)?\s*once\b", **P),
     _cue("regular", "no", r"\b(?:kommer|er|vært)\s+innom\s+(?:\w+\s+){0,3}?av\s+og\s+til\b|"
                           r"\bvært\s+innom\s+(?:\w+\s+){0,2}?(?:to|tre|en|et\s+par)\s+ganger\b", **P),
     _cue("regular", "no", r"\bdukker\s+(?:bare\s+)?opp\s+(?:bare\s+)?når\b|\bsporadisk\w*|\bustabil\w*|"
@@ -483,78 +545,111 @@ CUES: list[Cue] = [
     _cue("regular", "no", r"\bstopped\s+(?:answering|coming|attending)\b|\bdoes\s+not\s+answer\b|"
                           r"\bhas\s+not\s+returned\b|\bnot\s+yet\s+been\s+able\s+to\s+talk\b|\bnobody's\s+business\b",
          **P),
-    _cue("regular", "no", rf"\bdrops?\s+in\b{_G6}now\s+and\s+then\b", **P),
+    _cue("regular", "no", rf"\b(?:drops?\s+in|turns?\s+up|turned\s+up|shows?\s+up|showed\s+up|comes?\s+in)\b{_G6}"
+                          r"(?:now\s+and\s+then|occasionally|sometimes|sporadically)\b", **P),
+    _cue("regular", "no", r"\bcancel(?:s|led|ling|ed)?\s+(?:\w+\s+){0,2}?(?:sessions|appointments|meetings)\b|"
+                          r"\b(?:changes|changed)\s+the\s+subject\b", **P),
+    _cue("regular", "yes", r"\b(?:build|built|established|formed|have|has)\s+(?:a|an|any)\s+(?:good\s+|working\s+)?"
+                           r"(?:relationship|alliance|rapport)\b", negatable=True, **P),
+    _cue("regular", "no", r"\bkontakten\s+er\s+(?:løs|ustabil|sporadisk|dårlig|lite\s+stabil|uregelmessig)\b|"
+                          r"\bpreget\s+av\s+(?:mange\s+)?brudd\b|\b(?:møtt|kommet|møter)\s+(?:til\s+)?\w+\s+av\s+"
+                          r"\w+\s+avtaler\b|\b(?:vil|ønsker)\s+ikke\s+ha\s+(?:fast|faste)\b|\bsvarer\s+(?:sjelden|ikke)\b|"
+                          r"\b(?:vil|ville)\s+ikke\s+(?:si|fortelle)\s+(?:noe\s+)?om\b|\brarely\s+(?:answers|attends|comes)\b",
+         **P),
     # ---- reduced use ------------------------------------------------------------------------
-    _cue("reduced", "yes", r"\bredusert\b|\bkuttet\s+ned\b|\btrappet\s+ned\b|\bhalvert\b|\bsjeldnere\b",
-         negatable=True, guard=True, needs_duration=True),
-    _cue("reduced", "yes", rf"\b{_USE_VERB_NB}\s+(?:\w+\s+){{0,2}}?mindre\b|\bmindre\s+enn\s+(?:før|tidligere)\b",
-         negatable=True, guard=True, needs_duration=True),
-    _cue("reduced", "yes", r"\b(?:har\s+)?gått\s+ned\b|\bfærre\s+(?:dager|ganger|stoffer)\b|\bfra\s+daglig\s+til\b|"
-                           r"\bholdt\s+seg\s+(?:nær|innenfor|til)\b", negatable=True, guard=True, needs_duration=True),
-    _cue("reduced", "yes", r"\bcut\s+(?:down|back)\b|\breduced\b|\bhalved\b|\bless\s+often\b|\bfewer\b|"
-                           r"\b(?:went|gone|come)\s+down\b|\bstayed\s+lower\b|\bfrom\s+daily\s+to\b|\bkept\s+to\b",
-         negatable=True, guard=True, needs_duration=True),
-    _cue("reduced", "yes", rf"\b{_USE_VERB_EN}\s+(?:\w+\s+){{0,2}}?less\b", negatable=True, guard=True,
-         needs_duration=True),
+    _cue("reduced", "yes", r"\bredusert\b|\bkutte[tr]?\s+ned\b|\btrappe[tr]?\s+ned\b|\bhalvert\b|"
+                           r"\bholdt\s+(?:bruken|drikkingen|forbruket|inntaket|seg)\s+(?:nede|nær|innenfor|til)\b",
+         negatable=True, guard=True, needs_duration=True, **U),
+    _cue("reduced", "yes", rf"\b{_USE_VERB_NB}\s+(?:\w+\s+){{0,2}}?(?:mindre|sjeldnere)\b|\bmindre\s+enn\s+"
+                           r"(?:før|tidligere)\b", negatable=True, guard=True, needs_duration=True, **U),
+    _cue("reduced", "yes", r"\b(?:bruk|bruken|drikkingen|forbruket|inntaket|\w+bruken)\s+(?:\w+\s+){0,2}?(?:har\s+)?"
+                           r"gått\s+ned\b|\bfærre\s+(?:stoffer|enheter|piller|tabletter|rusdager|fyllekvelder|dager\s+med)\b|"
+                           r"\bfra\s+daglig\s+til\b", negatable=True, guard=True, needs_duration=True, **U),
+    _cue("reduced", "yes", r"\bcut\s+(?:down|back)\b|\breduced\b|\bhalved\b|\bfrom\s+daily\s+to\b|"
+                           r"\bfewer\s+(?:drinks|units|pills|substances|days\s+of|joints|lines|binges)\b|"
+                           r"\b(?:use|using|drinking|consumption|intake)\s+(?:\w+\s+){0,3}?(?:went|has\s+gone|had\s+gone|"
+                           r"gone|has\s+come|came)\s+down\b|\bstayed\s+lower\b|\bkept\s+(?:(?:his|her|their)\s+(?:\w+\s+)?"
+                           r"(?:drinking|use|using|intake)\s+)?to\s+(?:a|one|two|three|four|five|\d+|the|his|her|their)\s+"
+                           r"(?:\w+\s+)?(?:glass\w*|drinks?|beers?|units?|limit|joints?|pills?)\b",
+         negatable=True, guard=True, needs_duration=True, **U),
+    _cue("reduced", "yes", rf"\b{_USE_VERB_EN}\s+(?:\w+\s+){{0,2}}?(?:less|less\s+often)\b", negatable=True, guard=True,
+         needs_duration=True, **U),
     _cue("reduced", "no", r"\bingen\s+(?:endring|reduksjon)\b|\buendret\b|\blike\s+mye\s+som\b|"
                           r"\b(?:omtrent|akkurat)\s+som\s+før\b|\bhar\s+økt\b|\bøkt\s+(?:bruken|forbruket)\b|"
                           r"\b(?:bruken|drikkingen|forbruket)\s+har\s+økt\b"),
+    _cue("reduced", "no", r"\b(?:is|was|remains|stayed|has\s+been)\s+(?:about\s+|roughly\s+)?the\s+same\b|\bsame\s+as\s+"
+                          r"(?:before|last|ever|when)\b|\bat\s+the\s+same\s+level\b|\bback\s+to\s+(?:his|her|their)\s+usual\b|"
+                          r"\b(?:på|er)\s+samme\s+nivå\b|\bsom\s+før\b|\btilbake\s+til\s+(?:vanlig|samme|gammelt)\b"),
     _cue("reduced", "no", r"\bno\s+(?:change|reduction)\b|\bunchanged\b|\bas\s+much\s+as\s+(?:before|ever)\b|"
                           r"\b(?:drinks|uses|smokes)\s+more\b|\bincreased\b|\bmore\s+than\s+before\b"),
     _cue("reduced", "no", r"\b(?:vil|ønsker)\s+ikke\s+(?:endre|forandre)\b|\bdoes\s+not\s+want\s+to\s+change\b|"
                           r"\bno\s+plans?\s+to\s+change\b|\bingen\s+planer\s+om\s+å\s+endre\b"),
     _cue("current_use", "no", rf"\b(?:{_USE_VERB_NB}|{_USE_VERB_EN}){_G3}(?:daglig|hver\s+dag|om\s+dagen|"
                               r"hver\s+kveld|every\s+day|daily|every\s+evening|every\s+night|several\s+times\s+a\s+week|"
-                              r"flere\s+ganger\s+i\s+uka)\b", weight=0.5),
+                              r"flere\s+ganger\s+i\s+uka|hver\s+helg|every\s+weekend|most\s+(?:evenings|days|nights))\b",
+         weight=0.5, **U),
     # ---- own goal of abstinence or control -------------------------------------------------
-    _cue("own_goal", "yes", r"\bønsker\s+selv\b|\bvil\s+selv\b|\bselv\s+bestemt\b|\bbestemt\s+seg\s+for\s+å\s+"
-                            r"(?:slutte|bli|kutte|redusere)\b|\bsatt\s+seg\s+(?:som\s+)?mål\b|\begent\s+mål\b",
+    _cue("own_goal", "yes", r"\b(?:ønsker|vil)\s+(?:hun\s+|han\s+|hen\s+)?selv\b|\bselv\s+bestemt\b|\bbestemt\s+seg\s+for\s+å\s+"
+                            r"(?:slutte|bli|kutte|redusere)\b|\bsatt\s+seg\s+(?:som\s+)?mål\b|\beget\s+mål\b",
          negatable=True),
     _cue("own_goal", "yes", r"\bmålet\s+(?:hennes|hans|hens|sitt)?\s*(?:er|var)\b|\bjobber\s+(?:aktivt\s+)?mot\s+å\s+"
                             r"bli\b|\b(?:vil|ønsker)\s+(?:å\s+)?(?:slutte|bli\s+rusfri|bli\s+edru|få\s+kontroll|kutte)\b",
          negatable=True),
     _cue("own_goal", "yes", r"\bmotivert\s+for\s+å\s+(?:slutte|bli)|\bvil\s+ikke\s+tilbake\b"),
     _cue("own_goal", "yes", r"\bwants?\s+(?:\w+\s+)?to\s+(?:quit|stop|be\s+(?:drug-free|sober|clean)|cut\s+down|"
-                            r"get\s+control|become)\b|\bown\s+goal\b|\bset\s+(?:himself|herself|themselves)\s+"
+                            r"get\s+control|become)\b|\bown\s+(?:goal|aim)\b|\b(?:his|her|their)\s+aim\s+is\b|\bset\s+(?:himself|herself|themselves)\s+"
                             r"(?:the|a)\s+goal\b|\bdecided\s+(?:himself\s+|herself\s+)?to\s+(?:stop|quit)\b",
          negatable=True),
     _cue("own_goal", "yes", r"\bgoal\s+(?:is|was)\s+(?:to\s+stop|to\s+quit|controlled|abstinence|to\s+be)\b|"
                             r"\bworking\s+(?:toward|towards)\s+(?:abstinence|sobriety|being|controlled)\b|"
                             r"\bmotivated\b|\bcommitted\s+to\b", negatable=True),
     _cue("own_goal", "yes", r"\b(?:does\s+not|doesn't|never)\s+wants?\s+to\s+go\s+back\b"),
+    _cue("own_goal", "no", r"\bnot\s+(?:his|her|their)\s+(?:own\s+)?(?:goal|aim|plan)\b|\bikke\s+(?:hans|hennes|hens|sitt)\s+"
+                           r"(?:eget\s+)?mål\b"),
+    _cue("own_goal", "no", r"\b(?:insists?|insisted|demands?|demanded|requires?|required|pressure[ds]?|krever|krevde|"
+                           r"presser|presset|mas)\b", weight=0.5),
     _cue("own_goal", "no", r"\bikke\s+(?:har\s+)?tenkt\s+å\s+slutte\b|\bhar\s+ikke\s+tenkt\s+å\s+slutte\b|"
                            r"\b(?:ikke\s+(?:vil|ønsker)|(?:vil|ønsker)\s+ikke)\s+(?:å\s+)?(?:slutte|bli\s+rusfri|"
                            r"kutte\s+ut)\b|\bikke\s+(?:har\s+)?noe\s+(?:eget\s+)?mål\b"),
     _cue("own_goal", "no", r"\bingen\s+(?:planer|intensjon|ønske)\s+om\s+å\s+slutte\b|\bdet\s+er\s+\w+\s+som\s+"
                            r"(?:vil|krever|ønsker)\b|\busikker\s+på\s+om\s+(?:hun|han|hen)\s+vil\s+slutte\b"),
-    _cue("own_goal", "no", r"\bno\s+(?:plans?|intention|goal|wish)\s+(?:to|of)\s+(?:stopping|quitting|stop|quit|change)\b"
+    _cue("own_goal", "no", r"\bno\s+(?:plans?|intention|goal|wish)\s+(?:to|of)\s+(?:stopping|quitting|giving\s+up|stop|quit|give\s+up|change)\b"
                            r"|\bnot\s+see\s+a\s+reason\s+to\s+stop\b|\bwould\s+never\s+give\s+up\b|"
                            r"\bonly\s+(?:does\s+it|because)\b|\bbecause\s+(?:his|her|their)\s+\w+\s+insists?\b|"
                            r"\bthe\s+only\s+reason\b|\bno\s+plans\s+to\s+change\b"),
     # ---- abstinence or problem-free control ------------------------------------------------
-    _cue("abstinent", "yes", r"\brusfri\w*|\bedru\b|\bavholdende\b|\bfri\s+for\b", negatable=True, guard=True),
-    _cue("abstinent", "yes", rf"\bhar\s+(?:hun\s+|han\s+)?ikke\s+{_USE_VERB_NB}\b|\bikke\s+{_USE_VERB_NB}\s+(?:på|i)\b|"
-                             r"\b(?:drikker|bruker|røyker)\s+ikke\s+lenger\b|\bsluttet\s+(?:å\s+(?:drikke|bruke|røyke|"
-                             r"ruse)|med\s+\w+|helt)\b"),
-    _cue("abstinent", "yes", r"\b(?:been|is|stayed|remained|being|was)\s+(?:completely\s+)?(?:sober|clean|abstinent|"
-                             r"drug[\s-]free)\b|\b(?:sober|clean|abstinent|drug[\s-]free)\s+(?:for|since|from)\b",
-         negatable=True, guard=True),
-    _cue("abstinent", "yes", r"\b(?:been|is|stayed|remained|completely)\s+off\s+\w+|\b(?:has|have|had)\s+not\s+"
-                             r"(?:used|had\s+a\s+drink|drunk|drank|smoked|taken|injected)\b|\bnot\s+had\s+a\s+drink\b|"
-                             r"\bhas\s+used\s+no\b|\bstopped\s+(?:drinking|using|smoking)\b|\bno\s+longer\s+"
-                             r"(?:drinks|uses|smokes)\b|\bquit\s+(?:drinking|using|smoking|\w+\s+\d|\w+\s+(?:\w+\s+)?"
-                             r"(?:ago|years?|months?))"),
+    _cue("abstinent", "yes", r"\brusfri\w*|\b(?:vært|holdt\s+seg|holder\s+seg)\s+edru\b|\bedru\s+(?:i|siden|fra|nå)\b|"
+                             rf"\bavholdende\b|\bfri\s+for\s+{SUBST}|\b(?:kokain|alkohol|amfetamin|cannabis|"
+                             r"hasj|heroin|benzo|opioid|opiat|ghb|spill)\w*fri\b|\b(?:alcohol|cocaine|amphetamine|cannabis|"
+                             r"heroin|opioid|benzo|ghb)-free\b", negatable=True, guard=True),
+    _cue("abstinent", "yes", rf"\bhar\s+(?:hun\s+|han\s+|hen\s+)?ikke\s+(?:drukket|ruset\s+seg|rust\s+seg|(?:brukt|røyket|"
+                             rf"tatt|injisert|snust)\s+(?:\w+\s+)?(?:{SUBST}|noe|på|i|siden)\b)|\bikke\s+(?:drukket|brukt|"
+                             r"røyket|tatt)\s+(?:på|i)\b|\b(?:drikker|ruser\s+seg)\s+ikke\s+lenger\b|"
+                             rf"\b(?:bruker|røyker|tar)\s+ikke\s+(?:lenger\s+)?{SUBST}|\bsluttet\s+(?:helt\s+)?(?:å\s+(?:drikke|"
+                             rf"ruse\s+seg|røyke\s+(?:hasj|cannabis))|med\s+{SUBST}|med\s+drikkingen)", **U),
+    _cue("abstinent", "yes", r"\b(?:been|stayed|remained|being|kept)\s+(?:completely\s+)?(?:sober|clean|abstinent|"
+                             r"drug[\s-]free|dry)\b|\b(?:is|are)\s+(?:now\s+)?(?:abstinent|drug[\s-]free)\b|"
+                             r"\b(?:sober|clean|abstinent|drug[\s-]free|dry)\s+(?:for|since|from)\b", negatable=True, guard=True),
+    _cue("abstinent", "yes", rf"\b(?:been|is|stayed|remained|completely)\s+off\s+{SUBST}|\b(?:has|have|had)\s+not\s+"
+                             rf"(?:had\s+a\s+drink|drunk|drank|(?:used|smoked|taken|injected)\s+(?:any\s+)?(?:{SUBST}|"
+                             r"anything|for|since)\b)|\bnot\s+had\s+a\s+drink\b|\bhas\s+used\s+no\b|\bstopped\s+"
+                             rf"(?:drinking|using\s+{SUBST}|using\s+(?:for|since)|smoking\s+(?:weed|cannabis|hash))\b|"
+                             rf"\bstopped\s+using\b(?=\W+(?:\w+\s+)?(?:completely|altogether|entirely))|\bno\s+longer\s+"
+                             rf"(?:drinks|uses\s+{SUBST}|takes\s+{SUBST})|\bquit\s+(?:drinking|using|{SUBST})", **U),
     _cue("abstinent", "yes", r"\b(?:drukket|drikker|brukt|bruker)\s+kontrollert\b(?:\W+[\w']+){0,12}?\W+uten\s+"
                              r"(?:noen\s+)?problemer\b|\b(?:controlled|moderately)\b(?:\W+[\w']+){0,12}?\W+"
-                             r"(?:without\s+(?:any\s+)?|with\s+no\s+)problems\b|\bkept\s+to\b(?:\W+[\w']+){0,10}?\W+"
+                             r"(?:without\s+(?:any\s+)?|with\s+no\s+)problems\b|\bkept\s+(?:\w+\s+){0,2}?to\b(?:\W+[\w']+){0,10}?\W+"
                              r"(?:with\s+no\s+|without\s+(?:any\s+)?)problems\b"),
     _cue("no_problems", "yes", r"\b(?:ingen|ikke\s+hatt\s+(?:noen\s+)?|uten)\s*(?:rus|alkohol)\w*relaterte\s+problemer|"
                                r"\bingen\s+problemer\s+knyttet\s+til\s+\w+|\bno\s+(?:substance|alcohol|drug)[\s-]"
                                r"related\s+problems|\bno\s+problems\s+related\s+to\s+\w+|\bwithout\s+(?:any\s+)?"
                                r"(?:substance|alcohol|drug)[\s-]related\s+problems"),
     _cue("still_using", "yes", rf"\b{_USE_VERB_NB}\s+(?:han\s+|hun\s+|seg\s+)?fortsatt\b|\bfortsatt\s+(?:sprekker|"
-                               r"episoder|bruk|rus|drikker|bruker|røyker)\b|\bdrikker\s+seg\s+(?:fortsatt\s+)?full\b"),
-    _cue("still_using", "yes", r"\b(?:flere|mange|noen|to|tre)\s+(?:kvelder|dager|helger|episoder)\s+(?:med|der|hvor)\b"),
+                               r"episoder|bruk|rus|drikker|bruker|røyker)\b|\bdrikker\s+seg\s+(?:fortsatt\s+)?full\b", **U),
+    _cue("still_using", "yes", r"\b(?:flere|mange|noen|enkelte|to|tre)\s+(?:kvelder|dager|helger|episoder)\s+"
+                               r"(?:med|der|hvor)\b|\bstill\s+(?:gets|got|getting)\s+(?:drunk|high|intoxicated)\b|\bfortsatt\s+(?:kvelder|dager|helger)\s+"
+                               r"(?:der|med|hvor)\b|\b(?:had|has\s+had|have\s+had)\s+(?:\w+\s+)?(?:binges|relapses|episodes)\b|"
+                               r"\bhar\s+hatt\s+(?:\w+\s+)?(?:tilbakefall|episoder|fyllekvelder)\b"),
     _cue("still_using", "yes", r"\bstill\s+(?:uses|using|drinks|drinking|smokes|smoking|binges|has\s+binges|injects)"
                                r"\b|\bepisodes\s+of\s+use\b|\bdays\s+of\s+(?:problem|heavy)\b|\brelapsed\b|"
                                r"\b(?:several|many|two|three)\s+(?:episodes|binges|days|weekends|evenings)\s+of\b"),
@@ -563,16 +658,21 @@ CUES: list[Cue] = [
                        r"\bvar\s+alkoholiker\b|\bgjorde\s+(?:ham|henne|hen)\s+psykotisk\b|\bødela\b",
          negatable=True),
     _cue("ack", "yes", r"\b(?:acknowledg\w+|admits?|admitted|recogni[sz]\w+)\b|\b(?:was|were|has\s+been)\s+"
-                       r"(?:a\s+)?(?:big\s+|serious\s+|real\s+)?problem\b|\bruining\b|\bdestroying\b|"
+                       r"(?:a\s+)?(?:big\s+|serious\s+|real\s+)?problem\b|\bruin(?:ing|ed)\b|\bdestroy(?:ing|ed)\b|\bwreck(?:ing|ed)\b|"
                        r"\bnearly\s+killed\b|\bout\s+of\s+control\b", negatable=True),
-    _cue("ack", "no", r"\bser\s+(?:det\s+)?ikke\s+(?:noe\s+)?(?:som\s+et\s+)?(?:stort\s+)?problem|\bikke\s+(?:er\s+)?"
-                      r"noe\s+problem\b|\bdoes\s+not\s+see\s+(?:it\s+as\s+)?a\s+problem\b|\bnot\s+(?:really\s+)?a\s+"
+    _cue("ack", "no", r"\bser\s+(?:det\s+)?ikke\s+(?:noe\s+)?(?:som\s+et\s+)?(?:stort\s+)?problem|\bikke\s+(?:er\s+|har\s+)?"
+                      r"noe\s+\w*problem\b|\bdoes\s+not\s+see\s+(?:it\s+as\s+)?a\s+problem\b|\bnot\s+(?:really\s+)?a\s+"
                       r"problem\b|\bnobody's\s+business\b|\bway\s+of\s+coping\b|\bunsure\s+whether\b"),
     # ---- substance treatment ended / ongoing ---------------------------------------------
     _cue("out_treatment", "yes", r"\bavsluttet\s+(?:\w+\s+){0,2}?(?:rus)?behandling\w*|\bikke\s+lenger\s+i\s+"
                                  r"(?:noen\s+)?(?:rus)?behandling|\bikke\s+(?:vært\s+)?i\s+rusbehandling|"
                                  r"\butskrevet\s+fra\s+(?:rus)?behandling\w*|\bferdig\s+med\s+(?:rus)?behandling\w*"),
-    _cue("out_treatment", "yes", r"\bno\s+longer\s+in\s+(?:any\s+)?(?:substance\s+|addiction\s+)?treatment|"
+    _cue("out_treatment", "yes", r"\bnot\s+in\s+(?:any\s+)?(?:substance\s+|addiction\s+)?treatment\b|\bikke\s+i\s+(?:noen\s+)?"
+                                 r"(?:form\s+for\s+)?rusbehandling\b"),
+    _cue("out_treatment", "yes", r"\bno\s+longer\s+(?:receives?|gets?|attends?|in)\s+(?:any\s+)?(?:substance\s+|addiction\s+)?"
+                                 r"(?:treatment|follow-up|services)|\btreatment\b(?:\W+[\w']+){0,5}?\W+(?:ended|finished|"
+                                 r"was\s+completed|stopped)\b|\b(?:mottar|får)\s+ikke\s+lenger\s+(?:noen\s+)?(?:rus)?"
+                                 r"behandling|\b(?:rus)?behandlingen\s+(?:ble\s+)?(?:avsluttet|avsluttes)\b|"
                                  r"\b(?:ended|completed|finished|concluded)\s+(?:her|his|their|the)?\s*(?:substance\s+|"
                                  r"addiction\s+)?treatment|\bdischarged\s+from\s+(?:substance\s+|addiction\s+)?"
                                  r"treatment|\bout\s+of\s+(?:substance\s+)?treatment"),
@@ -584,14 +684,19 @@ CUES: list[Cue] = [
     # ---- words that show the person is (or was) in treatment ------------------------------
     _cue("engaged", "yes", r"\b(?:\w*behandl\w*|treatment|therap\w+|counsell?or|case\s+manager|koordinator\w*|"
                            r"miljøterapeut\w*|ruskonsulent\w*|\w*poliklinikk\w*|\w*klinikk\w*|clinic|\w*team\w*|"
-                           r"\w*gruppe\w*|group|aa|na|lar|omt|samtaler|sessions?|oppfølging|follow-up|avrusning|"
+                           r"\w*gruppe\w*|group|samtaler|sessions?|oppfølging|follow-up|avrusning|"
                            r"detox|psykolog\w*|dps)\b", **P),
+    _cue("engaged", "yes", r"\b(?:AA|NA|LAR|OMT|FACT|ACT|ROP|TSB|DPS)\b", cased=True, **P),
 ]
 
-NEGATORS = frozenset("ikke ingen aldri not no never nor cannot hverken verken n't".split())
-_STOP_WINDOW = frozenset("men but og and so så while mens though".split())
-GOAL_WORDS = frozenset(fold(w) for w in "bli mål målet ønsker ønske vil mot want wants wanted goal become be aim "
-                       "hope hoper plan planer try prøve prøver aims".split())
+NEGATORS = wordset("ikke ingen aldri not no never nor cannot hverken verken n't")
+_STOP_WINDOW = wordset("men but og and so så while mens though")
+GOAL_WORDS = wordset("bli mål målet ønsker ønske vil mot want wants wanted goal become be aim hope hoper plan "
+                     "planer try prøve prøver aims")
+STATE_WORDS = wordset("møtte kom virket fremsto fremstod framsto var was were appeared seemed arrived presented looked")
+ATTEMPT_WORDS = GOAL_WORDS | wordset("tried trying attempt attempted attempts prøvd prøvde forsøkt forsøker forsøkte")
+USE_WORDS = wordset("drikker drakk drukket bruker brukte brukt røyker røyket tar injiserer drinks drank drinking uses "
+                    "used using smokes smoked smoking takes injects gambles spiller")
 _TOKEN = re.compile(r"[\w']+")
 
 
@@ -612,14 +717,42 @@ def words_before(text: str, lo: int, pos: int, n: int = 4) -> list[tuple[str, in
 
 def negation_at(text: str, lo: int, pos: int) -> int | None:
     """Where a negation of the words at ``pos`` starts ("ikke hatt kontakt", "not cut down"), if any."""
+    found = negation_word(text, lo, pos)
+    return found[1] if found else None
+
+
+def negation_word(text: str, lo: int, pos: int) -> tuple[str, int] | None:
+    """The negation word before ``pos`` and where it starts, if any."""
     tokens = words_before(text, lo, pos)
     for i, (tok, at) in enumerate(tokens):
         if tok in NEGATORS or tok.endswith("n't"):
             if i + 1 < len(tokens) and tokens[i + 1][0] in ("lenger", "longer"):
                 continue  # "no longer in treatment", "ikke lenger": not a denial of the cue
-            return at
+            return tok, at
     return None
 
 
-def goal_context(text: str, lo: int, pos: int) -> bool:
-    return any(tok in GOAL_WORDS for tok, _ in words_before(text, lo, pos, 3))
+def goal_context(text: str, lo: int, pos: int, kind: str | bool = True) -> bool:
+    """The words before ``pos`` make the cue a goal, a passing state, an attempt or a use frequency."""
+    before = words_before(text, lo, pos, 4)
+    if kind in ("meeting", "attempt") and any(
+            tok in USE_WORDS or any(rx.fullmatch(tok) for rx in _SUBSTANCE_RE.values()) for tok, _ in before):
+        return True
+    if kind == "meeting":
+        return False
+    words = ATTEMPT_WORDS if kind == "attempt" else GOAL_WORDS
+    if any(tok in words for tok, _ in before):
+        return True
+    return any(tok in STATE_WORDS for tok, _ in before[-2:])
+
+
+_NEXT_WORDS = re.compile(r"\W*(?:[\w']+\W+){0,2}[\w']*")
+
+
+def unless_next(cue: Cue, text: str, start: int, end: int, limit: int) -> bool:
+    """The match, or the three words after it, show the cue is about something else."""
+    if cue.unless_next is None:
+        return False
+    m = _NEXT_WORDS.match(text, end, min(limit, end + 60))
+    stop = m.end() if m else end
+    return cue.unless_next.search(text, start, stop) is not None

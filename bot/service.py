@@ -6,8 +6,9 @@ Front ends (console, Telegram) translate their input to :class:`Incoming` and re
 
 from __future__ import annotations
 
-import json
+import hmac
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -25,7 +26,10 @@ from bot.storage import Storage
 
 log = logging.getLogger("iddt_bot.service")
 SERVICE_TOKEN = "X"
+TELEGRAM_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 CONFIRM_DELETE = "x:delete"
+MAX_INVITE_ATTEMPTS = 10
+"""Wrong invite codes one user may try per process run; after that every try is refused unchecked."""
 
 
 def load_all(config: Config) -> tuple[KnowledgeBase, Flows]:
@@ -63,6 +67,7 @@ class BotService:
         self.storage = storage or Storage(config.db_path)
         self._lock = threading.RLock()
         self._last_step: dict[int, str] = {}
+        self._invite_attempts: dict[int, int] = {}
 
     @classmethod
     def from_config(cls, config: Config) -> BotService:
@@ -96,13 +101,17 @@ class BotService:
         return self.config.lang
 
     def _handle(self, user_id: int, incoming: Incoming, language_code: str | None) -> list[Reply]:
+        if not self.may_use(user_id):
+            return self._gate(user_id, incoming, language_code)
         loaded = self._loaded
         profile = self.storage.profile(user_id, self._default_lang(language_code))
         conv = self.storage.conversation(user_id)
         replies: list[Reply] = []
         text = incoming.text
+        flagged = False
         if text and incoming.button is None and not text.startswith("\x00"):
             screening = screen_text(text, profile.lang)
+            flagged = screening is not None and bool(screening.pii)
             if screening is not None and screening.crisis:
                 title, body = crisis_text(loaded.kb, profile.lang)
                 replies.append(Reply(title=title, text=body, urgent=True))
@@ -125,14 +134,77 @@ class BotService:
             if outcome.command == "delete":
                 return replies
         replies += outcome.replies
-        if profile.store_free_text and text and not text.startswith(("/", "\x00")):
+        if profile.store_free_text and text and not flagged and not text.startswith(("/", "\x00")):
             self.storage.save_free_text(user_id, text)
         self.storage.save(outcome.profile, outcome.conv, outcome.events, outcome.assessment)
+        if outcome.practice is not None:
+            record = outcome.practice
+            self.storage.save_practice(user_id, str(record["case_id"]), int(record["gold_level"]),
+                                       record.get("chosen_level"), record.get("intervention_score"),
+                                       record.get("trap_score"))
         if outcome.conv.pos is not None:
             self._last_step[user_id] = outcome.conv.pos.step
         else:
             self._last_step.pop(user_id, None)
         return replies
+
+    # ---------------------------------------------------------------- access
+    def may_use(self, user_id: int) -> bool:
+        """Admins always; with an allowlist or an invite code, only listed or invited users; else everyone."""
+        config = self.config
+        if user_id in config.admin_ids or (not config.allowed_ids and not config.invite_code):
+            return True
+        if user_id in config.allowed_ids:
+            return True
+        return bool(config.invite_code) and self.storage.is_invited(user_id)
+
+    def _invite_matches(self, text: str | None) -> bool:
+        """The invite code as the whole message, or after /start (a t.me/<bot>?start=<code> link)."""
+        code = (self.config.invite_code or "").strip()
+        if not code or not text:
+            return False
+        words = text.strip().split()
+        if len(words) == 2 and words[0].split("@", 1)[0].lower() == "/start":
+            words = words[1:]
+        if len(words) != 1:
+            return False
+        return hmac.compare_digest(words[0].casefold().encode(), code.casefold().encode())
+
+    def _gate(self, user_id: int, incoming: Incoming, language_code: str | None) -> list[Reply]:
+        """A user who may not use the bot: accept a right invite code, otherwise refuse politely.
+
+        The refusal says nothing about the bot's content and stores nothing about the user; a crisis
+        message still gets the emergency answer first.
+        """
+        lang = self._default_lang(language_code)
+        text = incoming.text if incoming.button is None else None
+        if self.config.invite_code and self._invite_attempts.get(user_id, 0) < MAX_INVITE_ATTEMPTS:
+            if self._invite_matches(text):
+                self.storage.set_invited(user_id, lang)
+                self._invite_attempts.pop(user_id, None)
+                self.storage.record_event("invite_accepted")
+                log.info("invite code accepted")
+                return [Reply(text=self.kb.ui("access_granted", lang)),
+                        *self._handle(user_id, Incoming(text="/start"), language_code)]
+            if text and not text.startswith("\x00"):
+                self._invite_attempts[user_id] = self._invite_attempts.get(user_id, 0) + 1
+        replies: list[Reply] = []
+        if text and not text.startswith("\x00"):
+            screening = screen_text(text, lang)
+            if screening is not None and screening.crisis:
+                title, body = crisis_text(self.kb, lang)
+                replies.append(Reply(title=title, text=body, urgent=True))
+        log.info("access refused")
+        replies.append(Reply(text=self.kb.ui("access_invite" if self.config.invite_code else "access_refused", lang)))
+        return replies
+
+    # ----------------------------------------------------------- retention
+    def purge_expired(self, at: float | None = None) -> dict[str, int]:
+        """Delete what is older than the retention limit: the daily job (and ``iddt-bot data purge``)."""
+        with self._lock:
+            removed = self.storage.purge(self.config.retention_days, at=at)
+        log.info("retention purge days=%d rows=%d", self.config.retention_days, sum(removed.values()))
+        return removed
 
     def _ctx(self, profile: Profile, conv: Conversation):
         from bot.engine.context import Ctx
@@ -167,46 +239,64 @@ class BotService:
         if command == "delete":
             return [Reply(text=ui("delete_confirm", lang),
                           options=[Option(CONFIRM_DELETE, ui("delete_yes", lang))], token=SERVICE_TOKEN)]
+        if command == "storage_setting":
+            wanted = outcome.args.strip().casefold()
+            if wanted in ("på", "pa", "on", "ja", "yes"):
+                profile.store_free_text = True
+            elif wanted in ("av", "off", "nei", "no"):
+                profile.store_free_text = False
+            else:
+                profile.store_free_text = not profile.store_free_text
+            return [Reply(text=ui("storage_on" if profile.store_free_text else "storage_off", lang))]
         if command == "privacy":
             return [Reply(title=ui("privacy_title", lang), text=ui("privacy_text", lang, days=self.config.retention_days))]
         if command in ("stats", "reload"):
             if not self.is_admin(user_id):
                 return [Reply(text=ui("admin_only", lang))]
             if command == "reload":
-                ok, message = self.reload()
+                ok, message = self.reload(lang)
                 return [Reply(text=message)]
-            return [Reply(title="Stats", text=json.dumps(self.stats(), ensure_ascii=False, indent=1))]
+            from bot.stats import format_stats
+
+            return [Reply(title="Stats", text=format_stats(self.stats()))]
         if command == "progress":
             return self.progress_replies(user_id, lang)
         return [Reply(text=ui("not_available", lang))]
 
     def progress_replies(self, user_id: int, lang: str) -> list[Reply]:
-        results = self.storage.practice_results(user_id)
-        if not results:
-            return [Reply(text=self.kb.ui("progress_empty", lang))]
-        right = sum(1 for r in results if r["chosen_level"] == r["gold_level"])
-        return [Reply(title=self.kb.ui("progress_title", lang),
-                      text=self.kb.ui("progress_summary", lang, attempts=len(results), right=right))]
+        from bot.progress import progress_replies
+
+        return progress_replies(self.storage.practice_results(user_id), self.kb, lang)
 
     # --------------------------------------------------------------- others
     def command_menu(self, lang: str) -> list[tuple[str, str]]:
-        return [(c.names[0] if lang == "nb" else c.names[1] if len(c.names) > 1 else c.names[0],
-                 c.description.get(lang)) for c in self._loaded.flows.commands if c.menu and not c.admin
-                and c.names[0].isascii()]
+        """Commands for Telegram's menu: the nb name first, the en name second in ``names``."""
+        menu = []
+        for command in self._loaded.flows.commands:
+            if not command.menu or command.admin:
+                continue
+            name = command.names[1] if lang == "en" and len(command.names) > 1 else command.names[0]
+            if TELEGRAM_COMMAND.match(name):
+                menu.append((name, command.description.get(lang)))
+        return menu
 
     def search(self, query: str, lang: str, top: int = 5) -> list[SearchHit]:
         return self.kb.index.search(query, lang, top)
 
-    def reload(self) -> tuple[bool, str]:
+    def reload(self, lang: str | None = None) -> tuple[bool, str]:
         """Load changed knowledge; keep the last good one (and say why) when the new one is invalid."""
+        lang = lang or self.config.lang
         try:
             kb, flows = load_all(self.config)
         except KnowledgeError as exc:
             shown = "\n".join(str(p) for p in exc.problems[:15])
-            return False, f"Reload refused: {len(exc.problems)} problem(s); still serving the last good knowledge.\n{shown}"
+            more = f"\n… (+{len(exc.problems) - 15})" if len(exc.problems) > 15 else ""
+            log.warning("reload refused problems=%d", len(exc.problems))
+            return False, self.kb.ui("reload_refused", lang, count=len(exc.problems)) + "\n" + shown + more
         with self._lock:
             self._loaded = _Loaded(kb, flows, Engine(kb, flows))
-        return True, f"Reloaded: {sum(kb.counts().values())} entries."
+        log.info("reloaded entries=%d", sum(kb.counts().values()))
+        return True, kb.ui("reload_ok", lang, entries=sum(kb.counts().values()))
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.config.admin_ids

@@ -45,7 +45,9 @@ class Storage:
         db = self.db
         db["users"].create({"id": int, "lang": str, "privacy_seen": int, "lang_chosen": int,
                             "store_free_text": int, "term": str, "active": int, "created": float,
-                            "last_seen": float}, pk="id", if_not_exists=True)
+                            "last_seen": float, "invited": int}, pk="id", if_not_exists=True)
+        if "invited" not in db["users"].columns_dict:  # a database from before invite codes
+            db.execute("ALTER TABLE users ADD COLUMN invited INTEGER")
         db["conversations"].create({"user_id": int, "state": str, "updated": float}, pk="user_id",
                                    if_not_exists=True)
         db["assessments"].create({"id": int, "user_id": int, "created": float, "stage": str, "sats_level": int,
@@ -110,6 +112,19 @@ class Storage:
                      json.dumps(assessment, ensure_ascii=False)])
                 assessment_id = cursor.lastrowid
         return assessment_id
+
+    def is_invited(self, user_id: int) -> bool:
+        """Whether the user has entered the invite code (kept until the user is deleted or purged)."""
+        row = self.db.execute("SELECT invited FROM users WHERE id=?", [user_id]).fetchone()
+        return bool(row and row[0])
+
+    def set_invited(self, user_id: int, default_lang: str = "nb") -> None:
+        ts = now()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, active, created, last_seen,"
+                " invited) VALUES (?, ?, 0, 0, 0, 1, ?, ?, 1) ON CONFLICT(id) DO UPDATE SET invited=1",
+                [user_id, default_lang, ts, ts])
 
     def mark_inactive(self, user_id: int) -> None:
         with self.transaction():

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,8 +23,10 @@ from bot.channels.telegram import (
     ERROR,
     NON_TEXT,
     RedactTokens,
+    _url_path,
     build_application,
     run_telegram,
+    watch_knowledge,
 )
 from bot.config import Config
 from bot.engine.replies import Document, Incoming, Option, Reply
@@ -45,13 +47,16 @@ VISIBLE = ("sendMessage", "editMessageText", "sendDocument")
 
 
 def make_config(tmp_path: Path, **overrides: Any) -> Config:
-    """The bundled knowledge (or ``IDDT_KNOWLEDGE``) on a temporary database."""
-    env = {k: v for k, v in os.environ.items() if k == "IDDT_KNOWLEDGE"}
-    return Config.from_env(env, db_path=tmp_path / "bot.sqlite", **overrides)
+    config = Config(db_path=tmp_path / "bot.sqlite")
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
 
 
 @pytest.fixture
-def service(tmp_path: Path):
+def service(tmp_path: Path, loaded, monkeypatch):
+    """The real service on a temporary database, with the bundled knowledge loaded once per session."""
+    monkeypatch.setattr("bot.service.load_all", lambda config: loaded)
     service = BotService(make_config(tmp_path, admin_ids=frozenset({ADMIN})))
     yield service
     service.close()
@@ -297,6 +302,7 @@ async def test_server_errors_and_timeouts_are_retried(chat: Chat, bot):
     assert any(c.method == "sendMessage" for c in calls)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # PTB's own RetryAfter.__init__ in v22
 async def test_retry_after_is_honoured(chat: Chat, bot):
     _, request = bot
     request.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
@@ -417,7 +423,8 @@ async def test_admin_reload_and_non_admin_pass_through(service: BotService, bot)
     app, request = bot
     admin, other = Chat(app, request, ADMIN), Chat(app, request, 901)
     await admin.send("/reload")
-    assert "Reloaded" in admin.shown()
+    ok, message = service.reload()
+    assert ok and message in admin.shown()
     await other.send("/reload")
     assert service.kb.ui("admin_only", "nb") in other.shown()
 
@@ -490,3 +497,30 @@ async def test_logs_have_one_line_per_update_and_no_message_text(chat: Chat, cap
 def test_run_telegram_refuses_a_missing_or_malformed_token(tmp_path: Path, token: str | None, capsys):
     assert run_telegram(make_config(tmp_path, token=token)) == 2
     assert "token" in capsys.readouterr().err
+
+
+async def test_watch_reloads_when_the_yaml_changes_and_tells_the_admins(bot, service, tmp_path: Path, monkeypatch):
+    app, request = bot
+    (tmp_path / "a.yaml").write_text("x: 1\n")
+    reloads: list[int] = []
+    monkeypatch.setattr(service, "reload", lambda: reloads.append(1) or (True, "reloaded <ok>"))
+    config = SimpleNamespace(knowledge_dir=tmp_path, conversations_dir=None, admin_ids=frozenset({ADMIN}))
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_knowledge(app, config, stop, interval=0.05))
+    await asyncio.sleep(0.2)
+    assert not reloads
+    (tmp_path / "b.yaml").write_text("y: 2\n")
+    for _ in range(100):
+        if request.of("sendMessage"):
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await task
+    assert reloads == [1]
+    (sent,) = request.of("sendMessage")
+    assert sent.params["chat_id"] == ADMIN and sent.params["text"].startswith("reloaded &lt;ok&gt;")
+
+
+def test_webhook_path_comes_from_the_url():
+    assert _url_path("https://example.org/iddt/hook?x=1") == "iddt/hook"
+    assert _url_path("https://example.org") == ""

@@ -27,7 +27,6 @@ import traceback
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from telegram import (
@@ -387,6 +386,14 @@ class TelegramFrontEnd:
         except Exception as exc:
             log.error("could not tell the user about the error type=%s", type(exc).__name__)
 
+    async def notify(self, bot: Any, chat_id: int, text: str) -> None:
+        """A message the service did not ask for (e.g. to admins after a ``--watch`` reload); best effort."""
+        try:
+            for part in render(Reply(text=text)):
+                await self.call(bot.send_message, chat_id, part.html)
+        except TelegramError as exc:
+            log.warning("notify failed error=%s", type(exc).__name__)
+
     # -------------------------------------------------------------- commands
     async def set_commands(self, bot: Any) -> None:
         """The command menu per language: nb (also for 'no' and the default) and en."""
@@ -514,8 +521,7 @@ async def serve(app: Application, config: Any, stop: asyncio.Event | None = None
         log.info("telegram bot running mode=%s", "webhook" if webhook_url else "polling")
         watcher = None
         if getattr(config, "watch", False):
-            folders = [getattr(config, "knowledge_dir", None), getattr(config, "conversations_dir", None)]
-            watcher = asyncio.create_task(watch_knowledge(front.service, [f for f in folders if f], stop))
+            watcher = asyncio.create_task(watch_knowledge(app, config, stop))
         await stop.wait()
         log.info("stopping")
         if watcher is not None:
@@ -527,26 +533,28 @@ async def serve(app: Application, config: Any, stop: asyncio.Event | None = None
     return 0
 
 
-def _yaml_mtimes(folders: list[Any]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for folder in folders:
-        for path in Path(folder).rglob("*.yaml"):
-            with contextlib.suppress(OSError):
-                found[str(path)] = path.stat().st_mtime_ns
-    return found
+async def watch_knowledge(app: Application, config: Any, stop: asyncio.Event, interval: float = 2.0) -> None:
+    """``--watch``: reload when the YAML settles after a change, and tell the admins how it went.
 
+    ``bot.watch`` does the polling and the reload; its check runs in a thread so loading the
+    knowledge never stalls the chats.
+    """
+    from bot.watch import KnowledgeWatcher, reload_notifier
 
-async def watch_knowledge(service: Service, folders: list[Any], stop: asyncio.Event, interval: float = 2.0) -> None:
-    """``--watch``: reload when a YAML file changes; the service keeps the last good knowledge if invalid."""
-    seen = _yaml_mtimes(folders)
+    front: TelegramFrontEnd = app.bot_data["front"]
+    loop = asyncio.get_running_loop()
+
+    def notify(text: str) -> None:  # called in the watcher's thread
+        for admin in getattr(config, "admin_ids", ()) or ():
+            asyncio.run_coroutine_threadsafe(front.notify(app.bot, admin, text), loop)
+
+    folders = [f for f in (getattr(config, "knowledge_dir", None), getattr(config, "conversations_dir", None)) if f]
+    watcher = KnowledgeWatcher(folders, reload_notifier(front.service, notify), interval)
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)
-        current = _yaml_mtimes(folders)
-        if current != seen and not stop.is_set():
-            seen = current
-            ok, _message = await asyncio.to_thread(service.reload)
-            (log.info if ok else log.warning)("knowledge changed; reload ok=%s", ok)
+        if not stop.is_set():
+            await asyncio.to_thread(watcher.check)
 
 
 def _url_path(webhook_url: str) -> str:

@@ -105,7 +105,7 @@ def render(reply: Reply, limit: int = MAX_TEXT) -> list[Part]:
     """The reply as messages: escaped text, the title in bold on the first, the keyboard on the last."""
     title = (reply.title or "").strip()
     text = (reply.text or "").strip()
-    head = f"<b>{html.escape(title)}</b>" if title else ""
+    head = f"<b>{html.escape(title, quote=False)}</b>" if title else ""
     head_room = utf16_len(title) + 2 if title else 0
     if head_room >= limit // 2:  # an absurdly long title is just text
         head, text, head_room = "", f"{title}\n\n{text}".strip(), 0

@@ -112,10 +112,13 @@ CONDITIONS: set[str] = set()
 
 def load_flows(folder: Path, kb: KnowledgeBase) -> tuple[Flows | None, list[Problem]]:
     """Read and validate every flow file; return the flows (None when invalid) and the problems."""
+    from bot.engine import content  # noqa: F401 - registers the names flows may use (content, practice)
+
     problems: list[Problem] = []
     flows: dict[str, Flow] = {}
     option_sets: dict[str, list[OptionDef]] = {}
     commands: list[CommandDef] = []
+    command_sources: list[tuple[Path, int]] = []
     raw_flows: dict[str, tuple[Path, LineDict]] = {}
     for path in knowledge_files(Path(folder)):
         try:
@@ -140,26 +143,55 @@ def load_flows(folder: Path, kb: KnowledgeBase) -> tuple[Flows | None, list[Prob
             line = data.key_lines.get(key, 1)
             if key == "option_sets" and isinstance(value, LineDict):
                 for name, items in value.items():
-                    try:
-                        option_sets[name] = [OptionDef.model_validate(i) for i in items]
-                    except (ValidationError, TypeError) as exc:
-                        problems.append(Problem(path, value.key_lines.get(name, line), f"option_sets.{name}", str(exc).splitlines()[0]))
+                    set_line = value.key_lines.get(name, line)
+                    if not isinstance(items, LineList):
+                        problems.append(Problem(path, set_line, f"option_sets.{name}", "must be a list of options"))
+                        continue
+                    parsed = []
+                    for index, item in enumerate(items):
+                        try:
+                            parsed.append(OptionDef.model_validate(item))
+                        except ValidationError as exc:
+                            for loc, message in describe_errors(exc, OptionDef):
+                                problems.append(Problem(path, line_of(item, loc, items.item_lines[index]),
+                                                        f"option_sets.{name}[{index}]." + ".".join(map(str, loc)), message))
+                    option_sets[name] = parsed
             elif key == "commands" and isinstance(value, LineList):
                 for index, item in enumerate(value):
                     try:
                         commands.append(CommandDef.model_validate(item))
+                        command_sources.append((path, value.item_lines[index]))
                     except ValidationError as exc:
                         for loc, message in describe_errors(exc, CommandDef):
                             problems.append(Problem(path, line_of(item, loc, value.item_lines[index]),
                                                     f"commands[{index}]." + ".".join(map(str, loc)), message))
             else:
                 problems.append(Problem(path, line, str(key), "unknown section" + did_you_mean(str(key), ["flow", "option_sets", "commands"])))
+    problems += _check_commands(commands, command_sources)
     for name, flow in flows.items():
         path, raw = raw_flows[name]
         problems += _check_flow(flow, path, raw, kb, option_sets)
     if problems:
         return None, problems
     return Flows(flows, option_sets, commands), []
+
+
+def _check_commands(commands: list[CommandDef], sources: list[tuple[Path, int]]) -> list[Problem]:
+    """Command ids and names (in any language) must be unique: a clash would silently hide a command."""
+    problems: list[Problem] = []
+    ids: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for index, (command, (path, line)) in enumerate(zip(commands, sources, strict=True)):
+        if command.id in ids:
+            problems.append(Problem(path, line, f"commands[{index}].id", f"duplicate command id '{command.id}'"))
+        ids.setdefault(command.id, index)
+        for name in command.names:
+            other = names.get(name.lower())
+            if other is not None and other != command.id:
+                problems.append(Problem(path, line, f"commands[{index}].names",
+                                        f"the name '{name}' is already used by command '{other}'"))
+            names.setdefault(name.lower(), command.id)
+    return problems
 
 
 def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,

@@ -223,16 +223,42 @@ def open_entry(ctx: Ctx, key: str) -> list[Reply]:
     return entry_replies(ctx, collection, item_id)
 
 
+CLEAR_MATCH_SCORE = 75.0
+"""Inside a flow, typed text that answers no option is looked up only when it matches this well."""
+
+
+def clear_match(ctx: Ctx, text: str) -> bool:
+    """Whether ``text`` is a question the knowledge answers clearly (used for free text inside a flow)."""
+    query = ctx.kb.index.analyse(text)
+    if query.kinds and not query.has_content and query.kinds[0] in ("trap", "intervention"):
+        return True
+    hits = ctx.kb.index.search(text, ctx.lang, 1)
+    return bool(hits) and hits[0].score >= CLEAR_MATCH_SCORE
+
+
+def _hit_button(ctx: Ctx, hit: SearchHit) -> Option:
+    """A button to open a search hit, its kind in brackets ("Motiverende intervju (ordliste)")."""
+    kind = ctx.ui(f"kind_{hit.kind}")
+    label = hit.title if kind.startswith("kind_") else f"{hit.title[:60 - len(kind) - 3]} ({kind})"
+    return Option(open_key(hit.collection, hit.id), label)
+
+
 def search_replies(ctx: Ctx, text: str) -> list[Reply]:
     """Free text outside a flow: the best matches, or a clear "no good match" with nearby topics."""
     index = ctx.kb.index
+    query = index.analyse(text)
+    if query.kinds and not query.has_content and query.kinds[0] in ("trap", "intervention"):
+        # "feller i overtalelsesfasen", "tiltak engasjement": the list for that stage, as /feller gives it
+        stage = ctx.kb.get("stages", query.stage).title.get(ctx.lang) if query.stage else ""
+        collection = "traps" if query.kinds[0] == "trap" else "interventions"
+        return _stage_list(ctx, stage, collection, f"{collection}_title")
     hits: list[SearchHit] = index.search(text, ctx.lang, 5)
     if not index.is_good(hits):
-        options = [Option(open_key(h.collection, h.id), h.title[:60]) for h in hits[:3]]
+        options = [_hit_button(ctx, h) for h in hits[:3]]
         return [Reply(text=ctx.ui("search_no_good", query=text[:60]), options=options, token=OPEN_TOKEN)]
     top = hits[0]
     replies = entry_replies(ctx, top.collection, top.id)
-    others = [Option(open_key(h.collection, h.id), h.title[:60]) for h in hits[1:] if h.score >= 60]
+    others = [_hit_button(ctx, h) for h in hits[1:] if h.score >= 60]
     if others:
         replies.append(Reply(text=ctx.ui("search_more"), options=others, token=OPEN_TOKEN))
     return replies

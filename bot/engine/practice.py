@@ -35,6 +35,8 @@ INTERVENTION_OPTIONS = 8
 """Options at the intervention step: the case's fitting ones, topped up with ones from other stages."""
 TRAP_OPTIONS = 6
 MIN_DISTRACTORS = 3
+GENERAL_STAGES = 2
+"""Interventions and traps listed for more stages than this are never used as distractors."""
 WEIGHTS = {"level": 40, "interventions": 30, "traps": 30}
 """Points of the final score (out of 100)."""
 SAME_STAGE_CREDIT = 0.5
@@ -112,21 +114,21 @@ def pick_case(ctx: Ctx) -> Case | None:
 def option_ids(kb: KnowledgeBase, case: Case) -> tuple[list[str], list[str]]:
     """The interventions and traps offered for ``case``: its own plus distractors, in a fixed order.
 
-    Distracting interventions come from other stages only, so every option is either fitting or
-    clearly not. Distracting traps leave out the traps listed for every stage (too general to be
-    clearly absent) and favour other stages.
+    Distractors are never from the case's stage, and never entries listed for three or more stages
+    (too general to be clearly wrong), so every option is either right or clearly not. Distracting
+    traps are mostly from other stages too; a few from the same stage test the reading of the case.
     """
     rng = random.Random(case.id)
     stage = stage_of(kb, case)
     fitting = [i for i in case.interventions if kb.get("interventions", i) is not None]
-    others = sorted(i.id for i in kb.all("interventions") if stage not in i.stages and i.id not in fitting)
+    others = sorted(i.id for i in kb.all("interventions")
+                    if stage not in i.stages and len(set(i.stages)) <= GENERAL_STAGES and i.id not in fitting)
     wanted = max(MIN_DISTRACTORS, INTERVENTION_OPTIONS - len(fitting))
     interventions = fitting + rng.sample(others, min(wanted, len(others)))
     rng.shuffle(interventions)
 
     present = [t for t in case.traps if kb.get("traps", t) is not None]
-    every_stage = {t.id for t in kb.all("traps") if len(set(t.stages)) >= len(kb.items["stages"])}
-    absent = [t for t in kb.all("traps") if t.id not in present and t.id not in every_stage]
+    absent = [t for t in kb.all("traps") if t.id not in present and len(set(t.stages)) <= GENERAL_STAGES]
     same = sorted(t.id for t in absent if stage in t.stages)
     other = sorted(t.id for t in absent if stage not in t.stages)
     wanted = max(MIN_DISTRACTORS, TRAP_OPTIONS - len(present))
@@ -301,9 +303,13 @@ def _percent(value: float) -> str:
     return f"{round(value * 100)} %"
 
 
-def _remember(ctx: Ctx, part: str, value: Any) -> None:
-    """The first answer to each part counts for the score (going back to change it is for learning)."""
-    ctx.conv.data.setdefault("attempt", {}).setdefault(part, value)
+def _remember(ctx: Ctx, part: str, value: Any) -> list[str]:
+    """The first answer to each part counts for the score (going back to change it is for learning).
+
+    Returns a note to show when this answer is not the one that counts.
+    """
+    kept = ctx.conv.data.setdefault("attempt", {}).setdefault(part, value)
+    return [] if kept == value else [ctx.ui("practice_first_counts")]
 
 
 def _stage_names(ctx: Ctx, stage_ids: list[str]) -> str:
@@ -317,7 +323,7 @@ def level_feedback(ctx: Ctx) -> list[Reply]:
     if case is None or not answer.startswith("sats_"):
         return [Reply(text=ctx.ui("practice_no_current_case"))]
     kb, gold, chosen = ctx.kb, case.sats_level, int(answer[5:])
-    _remember(ctx, "level", chosen)
+    note = _remember(ctx, "level", chosen)
     stage = ctx.title_of("stages", stage_of(kb, case))
     if chosen == gold:
         title = ctx.ui("practice_level_right", level=level_label(ctx, gold), stage=stage)
@@ -330,7 +336,7 @@ def level_feedback(ctx: Ctx) -> list[Reply]:
         parts.append(ctx.ui("practice_you_chose", level=level_label(ctx, chosen)) + "\n" + "\n".join(why_not(ctx, gold, chosen)))
     if len(case.substances) > 1:
         parts.append(ctx.ui("practice_worst_substance"))
-    return [Reply(title=title, text="\n\n".join(parts))]
+    return [Reply(title=title, text="\n\n".join(parts + note))]
 
 
 @content("practice_intervention_feedback")
@@ -342,7 +348,7 @@ def intervention_feedback(ctx: Ctx) -> list[Reply]:
     chosen = _chosen_ids(ctx, INTERVENTION_STEP, "iv", "i")
     fitting = {i for i in case.interventions if kb.get("interventions", i) is not None}
     score = choice_score(fitting, chosen)
-    _remember(ctx, "interventions", score)
+    note = _remember(ctx, "interventions", score)
     stage_id = stage_of(kb, case)
     order = kb.stages_in_order
     rank = {s.id: s.order for s in order}
@@ -366,6 +372,7 @@ def intervention_feedback(ctx: Ctx) -> list[Reply]:
     text = "\n".join(lines)
     if left_out:
         text += "\n\n" + ctx.ui("practice_left_out", items="; ".join(left_out))
+    text += "".join("\n\n" + n for n in note)
     hits = len(fitting & set(chosen))
     title = ctx.ui("practice_intervention_score", score=_percent(score), hits=hits, total=len(fitting),
                    wrong=len(set(chosen) - fitting))
@@ -381,7 +388,7 @@ def trap_feedback(ctx: Ctx) -> list[Reply]:
     chosen = _chosen_ids(ctx, TRAP_STEP, "tr", "t")
     present = {t for t in case.traps if kb.get("traps", t) is not None}
     score = choice_score(present, chosen)
-    _remember(ctx, "traps", score)
+    note = _remember(ctx, "traps", score)
     lines = []
     for item_id in ctx.conv.data.get("tr") or []:
         entry = kb.get("traps", item_id)
@@ -400,7 +407,7 @@ def trap_feedback(ctx: Ctx) -> list[Reply]:
     hits = len(present & set(chosen))
     title = ctx.ui("practice_trap_score", score=_percent(score), hits=hits, total=len(present),
                    wrong=len(set(chosen) - present))
-    return [Reply(title=title, text="\n".join(lines))]
+    return [Reply(title=title, text="\n".join(lines + [""] * bool(note) + note))]
 
 
 def total_score(kb: KnowledgeBase, gold: int, attempt: dict[str, Any]) -> int:
@@ -450,6 +457,21 @@ def _webinar_groups(kb: KnowledgeBase) -> list[list[Any]]:
     return list(groups.values())
 
 
+def _webinars_about(kb: KnowledgeBase, args: str) -> list[Any]:
+    """The webinar whose title, topic, synonyms or questions mention the words in ``args`` most."""
+    words = [w for w in fold(args).split() if len(w) > 2]
+    best, best_score = [], 0
+    for group in _webinar_groups(kb):
+        first = group[0]
+        texts = [first.title.nb, first.title.en, first.topic.nb, first.topic.en, *first.synonyms,
+                 *(q.nb + " " + q.en for q in first.reflection)]
+        haystack = fold(" ".join(texts))
+        score = sum(3 if word in fold(" ".join(first.synonyms)) else 1 for word in words if word in haystack)
+        if score > best_score:
+            best, best_score = group, score
+    return best
+
+
 def reflection_replies(ctx: Ctx, args: str) -> list[Reply]:
     """``/refleksjon [webinar]``: the reflection questions of a webinar, for a group discussion."""
     kb, lang = ctx.kb, ctx.lang
@@ -461,8 +483,7 @@ def reflection_replies(ctx: Ctx, args: str) -> list[Reply]:
     wanted = fold(args).replace(" ", "").replace(".", "").replace("_", "")
     chosen = [w for w in kb.all("webinars") if wanted in (str(w.number), f"{w.number}{w.part}")]
     if not chosen:
-        hits = [h for h in kb.index.search(args, lang, 10) if h.collection == "webinars" and h.score >= 70]
-        chosen = [kb.get("webinars", hits[0].id)] if hits else []
+        chosen = _webinars_about(kb, args)
     if not chosen:
         return [Reply(text=ctx.ui("no_match", query=args[:60]))] + reflection_replies(ctx, "")
     with_questions = [w for w in chosen if w.reflection]

@@ -41,7 +41,7 @@ class Outcome:
     """A finished practice attempt (case, gold and chosen level, scores) for the service to store."""
 
 
-SERVICE_COMMANDS = {"mine", "delete", "progress", "stats", "reload", "privacy"}
+SERVICE_COMMANDS = {"mine", "delete", "progress", "stats", "reload", "privacy", "storage_setting"}
 
 
 class Engine:
@@ -80,6 +80,8 @@ class Engine:
     def on_command(self, ctx: Ctx, out: Outcome, text: str) -> None:
         command, name, args = self.parse_command(text)
         out.events.append({"kind": "command", "name": command or "unknown"})
+        if command != "describe":
+            ctx.conv.data.pop("await", None)  # /beskriv was waiting for a description; a command ends that
         if command in SERVICE_COMMANDS:
             out.command, out.args = command, args
             return
@@ -110,6 +112,34 @@ class Engine:
 
     def cmd_assessment(self, ctx: Ctx, out: Outcome, args: str) -> None:
         self.start_flow(ctx, out, "assessment")
+
+    def cmd_describe(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        """/beskriv TEXT estimates from TEXT; /beskriv alone asks for the description as the next message."""
+        if args.strip():
+            self.describe(ctx, out, args.strip(), asked=True)
+            return
+        conv = ctx.conv
+        conv.flow, conv.pos, conv.answers, conv.history, conv.pending = None, None, {}, [], []
+        conv.data = {"await": "describe"}
+        conv.seq += 1
+        out.replies.append(Reply(text=ctx.ui("describe_prompt")))
+
+    def describe(self, ctx: Ctx, out: Outcome, text: str, asked: bool = False) -> bool:
+        """A case description (J3): show the estimate and its evidence, then assess from the stage step.
+
+        Returns False (nothing done) when the text was not asked for as a description and holds no
+        fact the estimator can read, so the caller can treat it as a search instead.
+        """
+        from bot.engine import describe
+
+        found = describe.estimates(ctx, text)
+        if not asked and not describe.has_facts(found):
+            return False
+        decided = [e.sats_level for e in found if e.sats_level is not None]
+        out.events.append({"kind": "describe", "name": str(min(decided)) if decided else "undecided"})
+        out.replies.append(describe.estimate_reply(ctx, found))
+        self.start_flow(ctx, out, "assessment", answers=describe.prefill(ctx, found), at="stage")
+        return True
 
     def cmd_practice(self, ctx: Ctx, out: Outcome, args: str) -> None:
         data = {"case": args.strip()} if args.strip() else {}
@@ -206,7 +236,13 @@ class Engine:
         self._lookup(ctx, out, content.crisis_block(ctx))
 
     # ----------------------------------------------------------------- flows
-    def start_flow(self, ctx: Ctx, out: Outcome, name: str, data: dict[str, Any] | None = None) -> None:
+    def start_flow(self, ctx: Ctx, out: Outcome, name: str, data: dict[str, Any] | None = None,
+                   answers: dict[str, Any] | None = None, at: str | None = None) -> None:
+        """Start flow ``name``; ``answers`` prefills it and ``at`` enters at that step instead of the start.
+
+        Steps after ``at`` that already have answers are walked, not asked (a decision tree asks
+        only its open questions).
+        """
         if name not in self.flows.flows:
             out.replies.append(Reply(text=ctx.ui("not_available")))
             return
@@ -218,9 +254,14 @@ class Engine:
         conv.data = dict(data or {})
         if then:
             conv.data["then"] = then
+            if answers:
+                conv.data["then_answers"], conv.data["then_at"] = answers, at
+        elif answers:
+            conv.answers = dict(answers)
         out.events.append({"kind": "flow_start", "flow": name})
         flow = self.flows.flow(name)
-        self.enter(ctx, out, flow.start, 0)
+        start = at if (at and not then and at in {s.id for s in flow.steps}) else flow.start
+        self.enter(ctx, out, start, 0)
 
     def items(self, ctx: Ctx, step: Step) -> list[str]:
         return ctx.items_of(step)
@@ -249,6 +290,9 @@ class Engine:
                     out.practice = record
                     out.events.append({"kind": "practice_done", "name": record.get("case_id")})
                 step_id, item = self._after(step, item, items)
+                if step_id is None:  # the last grade has said what comes next
+                    self.finish_flow(ctx, out, show_end=False)
+                    return
                 continue
             if step.kind == "summary":
                 replies, record = summary_replies(ctx)
@@ -283,7 +327,7 @@ class Engine:
         conv.seq += 1
         out.events.append({"kind": "flow_end", "flow": finished})
         if then:
-            self.start_flow(ctx, out, then)
+            self.start_flow(ctx, out, then, answers=conv.data.get("then_answers"), at=conv.data.get("then_at"))
         elif show_end:
             out.replies.append(Reply(text=ctx.ui("flow_end")))
 
@@ -437,6 +481,9 @@ class Engine:
             if not ctx.profile.privacy_seen:
                 self.start_flow(ctx, out, WELCOME_FLOW)
                 return
+            asked = conv.data.pop("await", None) == "describe"
+            if (asked or self._looks_like_case(text)) and self.describe(ctx, out, text, asked=asked):
+                return
             out.events.append({"kind": "search"})
             out.replies += lookup.search_replies(ctx, text)
             miss = lookup.search_miss_topic(ctx, text)
@@ -444,6 +491,9 @@ class Engine:
                 out.events.append({"kind": "search_miss", "name": miss})
             return
         step = ctx.step
+        if step.kind in ("choice", "multi_choice", "decision_tree") and self._looks_like_case(text) \
+                and self.describe(ctx, out, text):
+            return  # a pasted case description is never an answer to a button question
         opts = self.options(ctx, step)
         choices = [Choice(k, (label, *syn)) for k, label, syn, _ in opts]
         folded = fold(text)
@@ -467,10 +517,20 @@ class Engine:
         if command is not None:
             self.on_command(ctx, out, "/" + folded)
             return
+        if lookup.clear_match(ctx, text):  # a question typed mid-flow: answer it, then repeat the step
+            out.events.append({"kind": "search"})
+            self._lookup(ctx, out, lookup.search_replies(ctx, text))
+            return
         out.events.append({"kind": "reask"})
         listing = "\n".join(f"{i}. {label}" for i, (_, label, _, _) in enumerate(opts, 1))
         out.replies.append(Reply(text=ctx.ui("not_understood") + "\n" + listing))
         out.replies += self.prompt(ctx)
+
+    @staticmethod
+    def _looks_like_case(text: str) -> bool:
+        from bot.engine.describe import looks_like_case
+
+        return looks_like_case(text)
 
     def answer(self, ctx: Ctx, out: Outcome, value: Any) -> None:
         """Record the answer at the current position and move on."""

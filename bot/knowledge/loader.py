@@ -6,6 +6,7 @@ All problems are collected (not just the first) so ``iddt-bot kb check`` can lis
 from __future__ import annotations
 
 from pathlib import Path
+from string import Formatter
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -43,12 +44,19 @@ def describe_errors(exc: ValidationError, model: type[BaseModel]) -> list[tuple[
         elif kind == "missing" and loc and loc[-1] in ("nb", "en"):
             message = f"missing translation '{loc[-1]}'"
         elif kind == "missing":
-            message = "required field is missing"
+            message = MISSING_HINTS.get((model.__name__, str(loc[-1]) if loc else ""), "required field is missing")
         else:
-            message = err["msg"]
+            message = err["msg"].removeprefix("Value error, ")
         out.append((loc, message))
     return out
 
+
+MISSING_HINTS = {
+    ("Case", "sats_level"): "the case has no gold level: give sats_level (1-8), decided by the rules in sats.yaml",
+    ("SatsTree", "yes"): "dead end: the answer 'yes' leads nowhere (give next, level or range)",
+    ("SatsTree", "no"): "dead end: the answer 'no' leads nowhere (give next, level or range)",
+}
+"""Clearer messages for a missing field (model name, field) a trainer is likely to forget."""
 
 _TYPE_MISMATCH = {"string_type", "list_type", "int_type", "dict_type", "model_type", "bool_type", "float_type"}
 _TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
@@ -101,6 +109,8 @@ class _Reader:
         self.singles: dict[str, Any] = {}
         self.ui: dict[str, Text] = {}
         self.sources: dict[tuple[str, str], Source] = {}
+        self.failed: set[str] = set()
+        """Single objects that were present but invalid (already reported; not "missing")."""
 
     def add(self, path: Path, line: int, field: str, message: str) -> None:
         self.problems.append(Problem(path, line, field, message))
@@ -164,6 +174,7 @@ class _Reader:
         except ValidationError as exc:
             for loc, message in describe_errors(exc, model):
                 self.add(path, line_of(value, loc, line), _field_name(name, "", loc).replace("[]", ""), message)
+            self.failed.add(name)
             return
         self.sources[(name, "")] = Source(path, line, value)
 
@@ -181,6 +192,26 @@ class _Reader:
             except ValidationError as exc:
                 for loc, message in describe_errors(exc, Text):
                     self.add(path, line_of(text, loc, key_line), f"ui.{key}" + "".join(f".{p}" for p in loc), message)
+                continue
+            self.check_placeholders(path, key, text, key_line)
+
+    def check_placeholders(self, path: Path, key: str, text: Any, key_line: int) -> None:
+        """Both languages of a ui string must use the same {placeholders} (the code fills them in)."""
+        found: dict[str, set[str]] = {}
+        for lang in ("nb", "en"):
+            try:
+                found[lang] = {name for _, name, _, _ in Formatter().parse(self.ui[key].get(lang)) if name is not None}
+            except ValueError as exc:
+                self.add(path, line_of(text, (lang,), key_line), f"ui.{key}.{lang}",
+                         f"broken placeholder: {exc} (write {{{{ and }}}} for literal braces)")
+                return
+        if found["nb"] != found["en"]:
+            only_en = sorted(found["en"] - found["nb"])
+            only_nb = sorted(found["nb"] - found["en"])
+            detail = "; ".join(part for part in (
+                f"only en has {', '.join('{' + n + '}' for n in only_en)}" if only_en else "",
+                f"only nb has {', '.join('{' + n + '}' for n in only_nb)}" if only_nb else "") if part)
+            self.add(path, line_of(text, ("en",), key_line), f"ui.{key}.en", f"placeholders differ from nb: {detail}")
 
 
 def load_knowledge(folder: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
@@ -195,7 +226,8 @@ def load_knowledge(folder: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
     for path in files:
         reader.read_file(path)
     kb = KnowledgeBase(reader.items, reader.singles, reader.ui, reader.sources, folder)
-    reader.problems.extend(check_semantics(kb))
+    reader.problems.extend(p for p in check_semantics(kb)
+                           if not (p.field in reader.failed and p.message.endswith("is missing")))
     if reader.problems:
         return None, reader.problems
     return kb, []

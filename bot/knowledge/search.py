@@ -82,7 +82,11 @@ DEFINE_WORDS = frozenset({"betyr", "betydning", "betydningen", "definisjon", "de
                           "meaning", "definition", "define", "glossary", "term"})
 WHAT_IS = (("hva", "er"), ("hva", "betyr"), ("what", "is"), ("what", "are"), ("what", "does"), ("whats",))
 
-STOP_WORDS = frozenset("""
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+STOP_WORDS = frozenset(_words("""
 og i jeg du han hun hen vi dere de den det denne dette disse en et ei er var vaere blir ble bli som pa for
 med til av om at a har hadde hva hvordan hvorfor hvem hvilke hvilken hvilket nar kan kunne skal skulle vil
 ville ma matte bor burde seg sin sitt sine meg deg oss dem min mitt mine din ditt dine var vart vare noe
@@ -96,8 +100,9 @@ would will shall may might must this that these those there here me us them if s
 get gets got have has had having keep keeps kept make makes need needs one ones someone something tell
 patient patients client clients person people user someone please after before until only just also very
 still again too much many more most other such own same each every both
+hei hallo takk tusen hi hello thanks thank ok okay
 fasen fase stage stadiet stadium stadier phase
-""".split())
+"""))
 
 # Kept out of the stop words on purpose: "ikke"/"not" (part of names such as "ikke møtt"), "uten",
 # numbers (webinar 3, kapittel 8, SATS 4).
@@ -114,9 +119,15 @@ KIND_PRIOR = {"stage": 3.0, "element": 2.5, "intervention": 2.0, "trap": 2.0, "g
 STEER_WEIGHT = 0.35
 """How much a stage or kind word counts as content when the query has other words."""
 CACHE_SIZE = 4096
+MAX_EXPANSIONS = 12
+RELATED_SIM = 0.75
+"""Similarity of a word to another name of the same glossary term."""
+TITLE_BONUS = 4.0
+"""Extra points when the query's words are in the entry's own title (not only in a synonym)."""
 
 _SUFFIXES = ("heten", "ingen", "inger", "ingene", "ende", "ene", "ane", "ing", "ies", "ied", "ert", "est",
              "er", "en", "et", "ed", "es", "ly", "e", "a", "s")
+_PARENS = re.compile(r"\(([^()]*)\)")
 _DOUBLE = re.compile(r"([bdfgklmnprstv])\1$")
 
 
@@ -127,7 +138,7 @@ def stem(word: str) -> str:
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
                 word = word[: -len(suffix)]
                 break
-    return _DOUBLE.sub(r"\1", word)
+    return _DOUBLE.sub(r"\1", word) if len(word) > 5 else word
 
 
 def content_words(text: str) -> list[str]:
@@ -230,6 +241,10 @@ def _named_fields(entry: Any) -> list[tuple[str, str | None, str]]:
     topic = getattr(entry, "topic", None)
     if hasattr(topic, "nb"):
         out += [("tag", "nb", topic.nb), ("tag", "en", topic.en)]
+    for field_name, lang, text in list(out):
+        if field_name == "title" and "(" in text:  # "Motiverende intervju (MI)" is also "Motiverende intervju" and "MI"
+            outside = _PARENS.sub(" ", text).strip()
+            out += [("title", lang, outside)] + [("title", lang, inner) for inner in _PARENS.findall(text)]
     return [(f, lang, text) for f, lang, text in out if text]
 
 
@@ -266,6 +281,7 @@ class SearchIndex:
         self.names: list[_Name] = []
         self.entry_names: list[list[int]] = []
         name_postings: dict[str, list[int]] = {}
+        joined_postings: dict[str, list[int]] = {}
         body_postings: dict[str, list[int]] = {}
         doc_freq: dict[str, int] = {}
         for collection in SEARCHABLE:
@@ -290,12 +306,13 @@ class SearchIndex:
                     seen_names[words] = len(self.names)
                     own.append(len(self.names))
                     self.names.append(_Name(index, field_name, lang, words, weight))
-                    keys = set(words)
-                    if 1 < len(words) <= 3:
-                        keys.add("".join(words))  # "rop screen" also as "ropscreen"
-                    for word in keys:
+                    for word in set(words):
                         name_postings.setdefault(word, []).append(len(self.names) - 1)
-                    words_here |= keys
+                    words_here.update(words)
+                    if 1 < len(words) <= 3:  # "rop screen" also as "ropscreen"
+                        joined = "".join(words)
+                        joined_postings.setdefault(joined, []).append(len(self.names) - 1)
+                        words_here.add(joined)
                 self.entry_names.append(own)
                 body = set(content_words(_body_text(entry))) - words_here
                 for word in body:
@@ -303,7 +320,14 @@ class SearchIndex:
                 for word in words_here | body:
                     doc_freq[word] = doc_freq.get(word, 0) + 1
         self.name_postings = name_postings
+        self.joined_postings = joined_postings
         self.body_postings = body_postings
+        self.doc_freq = doc_freq
+        self.name_entry = [n.entry for n in self.names]
+        self.name_weight = [n.weight for n in self.names]
+        self.name_len = [len(n.words) for n in self.names]
+        self.name_lang = [n.lang for n in self.names]
+        self.name_is_title = [n.field == "title" for n in self.names]
         total = max(len(self.entries), 1)
         self.idf = {word: math.log(1 + total / df) for word, df in doc_freq.items()}
         self.unknown_idf = math.log(1 + total) * 0.6
@@ -312,9 +336,22 @@ class SearchIndex:
         self.by_stem: dict[str, list[str]] = {}
         for word in self.vocab:
             self.by_stem.setdefault(stem(word), []).append(word)
+        self.related = self._thesaurus()
         self.stage_words = self._stage_words(kb)
         self._stage_word_list = list(self.stage_words)
         self._cache: dict[str, list[tuple[str, float]]] = {}
+
+    def _thesaurus(self) -> dict[str, set[str]]:
+        """Word → one-word names of the same glossary term ("sobriety" → "abstinence", "rusfrihet" …)."""
+        related: dict[str, set[str]] = {}
+        for index, kind in enumerate(self.kinds):
+            if kind != "glossary":
+                continue
+            single = {self.names[n].words[0] for n in self.entry_names[index]
+                      if len(self.names[n].words) == 1 and self.names[n].field != "tag"}
+            for word in single:
+                related.setdefault(word, set()).update(single - {word})
+        return related
 
     # ------------------------------------------------------------------ reading a query
     @staticmethod
@@ -414,7 +451,9 @@ class SearchIndex:
             found[word] = 1.0
         for other in self.by_stem.get(stem(word), ()):
             found.setdefault(other, 0.95)
-        if len(word) >= 4 and word.isalpha():
+        for other in self.related.get(word, ()):
+            found.setdefault(other, RELATED_SIM)
+        if len(word) >= 5 and word.isalpha():
             start = bisect_left(self.vocab, word)
             for other in self.vocab[start:start + 40]:
                 if not other.startswith(word):
@@ -426,13 +465,14 @@ class SearchIndex:
                 if head in self.idf and head not in found and cut / len(word) >= 0.6:
                     found[head] = 0.45 + 0.4 * cut / len(word)
                     break
+        if len(word) >= 4 and word.isalpha():
             cutoff = 85 if len(word) == 4 else 80
             for other, score, _ in process.extract(word, self.fuzzy_vocab, scorer=fuzz.ratio,
                                                    score_cutoff=cutoff, limit=8):
                 sim = 0.9 * score / 100
                 if found.get(other, 0.0) < sim:
                     found[other] = sim
-        result = sorted(found.items(), key=lambda pair: -pair[1])[:12]
+        result = sorted(found.items(), key=lambda pair: (-pair[1], pair[0]))[:MAX_EXPANSIONS]
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
         self._cache[word] = result
@@ -449,71 +489,94 @@ class SearchIndex:
         if not scores and q.kinds and not q.has_content:
             return self._listing(q, lang, top)
         ranked = []
-        for index, (base, name_lang) in scores.items():
-            ranked.append((base * 100 + self._steer(q, index, name_lang, lang), index))
+        for index, (base, name_lang, in_title) in scores.items():
+            steer = self._steer(q, index, name_lang, lang) + TITLE_BONUS * in_title
+            ranked.append((base * 100 + steer, index))
         ranked.sort(key=lambda pair: (-pair[0], pair[1]))
         return [self._hit(index, score, lang) for score, index in ranked[:top]]
 
-    def _content_scores(self, q: Query) -> dict[int, tuple[float, str | None]]:
-        """Entry → (score 0..1 from words alone, language of the name that matched best)."""
+    def _gather(self, postings: dict[str, list[int]], matches: list[tuple[str, float]]) -> dict[int, float]:
+        """Posting → the best similarity of the words that reach it (dict operations in C, no Python loop)."""
+        found: dict[int, float] = {}
+        for other, sim in reversed(matches):  # ascending similarity: the best one is written last
+            hits = postings.get(other)
+            if hits:
+                found.update(dict.fromkeys(hits, sim))
+        return found
+
+    def _matches(self, word: str) -> list[tuple[str, float]]:
+        """:meth:`expand`, less the near-matches so common that they only add noise and time."""
+        matches = self.expand(word)
+        common = max(50, 0.02 * len(self.entries))
+        return [(w, s) for w, s in matches if s >= 1.0 or self.doc_freq[w] <= common]
+
+    def _content_scores(self, q: Query) -> dict[int, tuple[float, str | None, float]]:
+        """Entry → (score 0..1 from words alone, language of the best name, share of the query in its title)."""
         weights: list[float] = []
-        name_match: dict[int, dict[int, float]] = {}
-        name_words: dict[int, set[str]] = {}
-        entry_best: list[dict[int, float]] = []
-        for position, (word, factor) in enumerate(zip(q.words, q.weights, strict=True)):
-            best: dict[int, float] = {}
-            entry_best.append(best)
-            if factor <= 0:
-                weights.append(0.0)
-                continue
-            matches = self.expand(word)
-            if not matches:
+        per_name: list[dict[int, float]] = []
+        per_joined: list[dict[int, float]] = []
+        per_body: list[dict[int, float]] = []
+        for word, factor in zip(q.words, q.weights, strict=True):
+            matches = self._matches(word) if factor > 0 else []
+            if factor > 0 and not matches:
                 weights.append(self.unknown_idf * factor)
-                continue
-            top_sim = matches[0][1]
-            weights.append(max(self.idf[w] for w, s in matches if s == top_sim) * factor)
-            for other, sim in matches:
-                for n in self.name_postings.get(other, ()):
-                    per_name = name_match.setdefault(n, {})
-                    if per_name.get(position, 0.0) < sim:
-                        per_name[position] = sim
-                    name_words.setdefault(n, set()).add(other)
-                    entry = self.names[n].entry
-                    value = sim * self.names[n].weight
-                    if best.get(entry, 0.0) < value:
-                        best[entry] = value
-                body_value = sim * BODY_WEIGHT
-                for entry in self.body_postings.get(other, ()):
-                    if best.get(entry, 0.0) < body_value:
-                        best[entry] = body_value
+            else:
+                top_sim = matches[0][1] if matches else 0.0
+                weights.append(max((self.idf[w] for w, s in matches if s == top_sim), default=0.0) * factor)
+            per_name.append(self._gather(self.name_postings, matches))
+            per_joined.append(self._gather(self.joined_postings, matches))
+            per_body.append(self._gather(self.body_postings, matches))
         total = sum(weights)
         if total <= 0:
             return {}
-        scores: dict[int, tuple[float, str | None]] = {}
-        for n, per_name in name_match.items():
-            name = self.names[n]
-            covered = sum(weights[p] * sim for p, sim in per_name.items()) / total
-            name_len = len(name.words)
-            matched = min(len(name_words[n]), name_len)
-            if name_len > 1 and "".join(name.words) in name_words[n]:
-                matched = name_len
-            value = covered * (0.6 + 0.4 * matched / name_len) * name.weight
-            known = scores.get(name.entry)
-            if known is None or value > known[0]:
-                scores[name.entry] = (value, name.lang)
-        spread: dict[int, float] = {}
-        for position, best in enumerate(entry_best):
-            weight = weights[position]
-            if weight <= 0:
-                continue
-            for entry, value in best.items():
-                spread[entry] = spread.get(entry, 0.0) + weight * value
-        for entry, value in spread.items():
-            value = 0.9 * value / total
-            known = scores.get(entry)
-            if known is None or value > known[0]:
-                scores[entry] = (value, known[1] if known else None)
-        return scores
+        positions = [p for p, weight in enumerate(weights) if weight > 0 and (per_name[p] or per_joined[p])]
+        candidates: set[int] = set()
+        for p in positions:
+            candidates.update(per_name[p], per_joined[p])
+        name_entry, name_weight, name_len = self.name_entry, self.name_weight, self.name_len
+        name_lang, is_title = self.name_lang, self.name_is_title
+        scores: dict[int, list] = {}  # entry → [best name value, its language, in title, spread per position]
+        width = len(weights)
+        for n in candidates:
+            covered = 0.0
+            matched = 0
+            entry = name_entry[n]
+            record = scores.get(entry)
+            if record is None:
+                record = scores[entry] = [0.0, None, 0.0, [0.0] * width]
+            spread = record[3]
+            weight_n = name_weight[n]
+            for p in positions:
+                sim = per_name[p].get(n, 0.0)
+                joined = per_joined[p].get(n, 0.0)
+                if joined > sim:
+                    sim, matched = joined, matched + name_len[n]
+                elif sim:
+                    matched += 1
+                if sim:
+                    covered += weights[p] * sim
+                    if sim * weight_n > spread[p]:
+                        spread[p] = sim * weight_n
+            covered /= total
+            if is_title[n] and covered > record[2]:
+                record[2] = covered
+            size = name_len[n]
+            value = covered * (0.6 + 0.4 * min(matched, size) / size) * weight_n
+            if value > record[0]:
+                record[0], record[1] = value, name_lang[n]
+        body_positions = [p for p, weight in enumerate(weights) if weight > 0 and per_body[p]]
+        for p in body_positions:
+            for entry, sim in per_body[p].items():
+                record = scores.get(entry)
+                if record is None:
+                    record = scores[entry] = [0.0, None, 0.0, [0.0] * width]
+                if sim * BODY_WEIGHT > record[3][p]:
+                    record[3][p] = sim * BODY_WEIGHT
+        out: dict[int, tuple[float, str | None, float]] = {}
+        for entry, (value, lang, in_title, spread) in scores.items():
+            wide = 0.9 * sum(w * v for w, v in zip(weights, spread, strict=True)) / total
+            out[entry] = (max(value, wide), lang, in_title)
+        return out
 
     def _steer(self, q: Query, index: int, name_lang: str | None, lang: str) -> float:
         kind = self.kinds[index]

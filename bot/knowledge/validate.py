@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from bot.knowledge.models import COLLECTIONS, STAGE_IDS, SatsTree
 from bot.knowledge.problems import Problem, did_you_mean
 from bot.knowledge.yamlfile import LineDict, LineList
+from bot.textnorm import fold
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
@@ -21,6 +23,7 @@ def check_semantics(kb: KnowledgeBase) -> list[Problem]:
     problems = check_references(kb)
     problems += check_stages(kb)
     problems += check_tree(kb)
+    problems += check_cases(kb)
     return problems
 
 
@@ -155,4 +158,49 @@ def check_tree(kb: KnowledgeBase) -> list[Problem]:
     missing = set(range(1, 9)) - reachable_levels(tree, tree.root)
     if missing:
         problems.append(Problem(src.path, src.line, "sats_tree", f"no path reaches SATS level(s) {sorted(missing)}"))
+    return problems
+
+
+def _stage_words(kb: KnowledgeBase) -> list[str]:
+    """Names that give a case's level away: the stage and SATS level titles, and "SATS"."""
+    words = {"sats"}
+    for entry in (*kb.all("stages"), *kb.all("sats_levels")):
+        words.update((fold(entry.title.nb), fold(entry.title.en)))
+    return sorted(w for w in words if w)
+
+
+def check_cases(kb: KnowledgeBase) -> list[Problem]:
+    """Practice cases: unique numbers, fitting interventions of the case's stage, no stage named."""
+    problems: list[Problem] = []
+    levels = kb.levels
+    words = _stage_words(kb)
+    patterns = [(w, re.compile(rf"(?<!\w){re.escape(w)}(?!\w)")) for w in words]
+    numbers: dict[int, str] = {}
+    for case in sorted(kb.all("cases"), key=lambda c: (kb.sources[("cases", c.id)].path, kb.sources[("cases", c.id)].line)):
+        source = kb.sources[("cases", case.id)]
+        raw = source.raw
+        if case.number in numbers:
+            problems.append(Problem(source.path, _value_line(raw, "number", None, source.line), f"cases[{case.id}].number",
+                                    f"number {case.number} is already used by case '{numbers[case.number]}'"))
+        numbers.setdefault(case.number, case.id)
+        level = levels.get(case.sats_level)
+        if level is not None:
+            for index, item_id in enumerate(case.interventions):
+                item = kb.get("interventions", item_id)
+                if item is not None and level.stage not in item.stages:
+                    problems.append(Problem(
+                        source.path, _value_line(raw, "interventions", index, source.line),
+                        f"cases[{case.id}].interventions[{index}]",
+                        f"'{item_id}' is not an intervention for {level.stage} (SATS {case.sats_level}); "
+                        f"it is listed for {', '.join(item.stages)}"))
+        for field in ("title", "vignette"):
+            text = getattr(case, field)
+            for lang in ("nb", "en"):
+                folded = fold(text.get(lang))
+                named = [w for w, pattern in patterns if pattern.search(folded)]
+                if named:
+                    line = _value_line(raw.get(field) if isinstance(raw, LineDict) else None, lang, None,
+                                       _value_line(raw, field, None, source.line))
+                    problems.append(Problem(source.path, line, f"cases[{case.id}].{field}.{lang}",
+                                            f"names a stage or level ('{named[0]}'): a case must not give its level away"))
     return problems

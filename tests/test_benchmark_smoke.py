@@ -1,0 +1,35 @@
+"""The benchmark runs (``--quick``) and reports every figure. No timing assertions: goals live in the benchmark."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks.run import GOALS, QUICK, main
+
+FIGURES = ("updates_per_s", "echo_updates_per_s", "update_p50_ms", "update_p99_ms", "search_p50_ms",
+           "search_p99_ms", "search_p99_ms_50x", "startup_s", "rss_mb")
+ACCURACY = ("hit_at_1", "hit_at_3", "stage_accuracy", "sats_accuracy")
+
+
+def test_quick_benchmark_reports_every_figure(capsys) -> None:
+    assert main(quick=True, as_json=True) == 0
+    figures = json.loads(capsys.readouterr().out)
+    for key in FIGURES:
+        value = figures[key]
+        assert isinstance(value, int | float) and not isinstance(value, bool), key
+        assert value > 0, key
+    try:
+        import bot.evaluation  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        for key in ACCURACY:
+            assert isinstance(figures[key], int | float) and 0 <= figures[key] <= 1, key
+    assert set(figures["goals"]) == set(GOALS)
+    for verdict in figures["goals"].values():
+        assert isinstance(verdict["pass"], bool) and isinstance(verdict["value"], int | float)
+    details = figures["details"]
+    assert details["users"] == QUICK[0] and details["updates"] == QUICK[0] * QUICK[1]
+    assert details["update_mix"]["button"] > 0 and details["update_mix"]["lookup_command"] > 0
+    assert details["assessments_completed"] > 0
+    assert details["kb_entries_50x"] >= 50 * details["kb_entries"] * 0.99
