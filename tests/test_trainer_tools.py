@@ -45,9 +45,9 @@ def edit(path: Path, old: str, new: str) -> Path:
     return path
 
 
-def line_with(path: Path, needle: str) -> int:
+def line_with(path: Path, needle: str, exact: bool = False) -> int:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if needle in line:
+        if (line.strip() == needle) if exact else (needle in line):
             return number
     raise AssertionError(needle)
 
@@ -179,7 +179,7 @@ def test_flow_names_unknown_code(flows_folder, capsys):
     edit(path, "skip_if: case_given", "skip_if: case_givn")
     code, out = check(capsys, "--conversations", str(flows_folder))
     assert code == 1
-    assert (f"{path}:{line_with(path, 'show: practice_cas')}: practice.steps[case].show: unknown content block "
+    assert (f"{path}:{line_with(path, 'show: practice_cas', exact=True)}: practice.steps[case].show: unknown content block "
             "'practice_cas' (did you mean 'practice_case'?)") in out
     assert (f"{path}:{line_with(path, 'skip_if: case_givn')}: practice.steps[mode].skip_if: unknown condition "
             "'case_givn' (did you mean 'case_given'?)") in out

@@ -27,6 +27,7 @@ the same on a knowledge base many times larger.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from bisect import bisect_left
@@ -340,6 +341,10 @@ class SearchIndex:
         self.stage_words = self._stage_words(kb)
         self._stage_word_list = list(self.stage_words)
         self._cache: dict[str, list[tuple[str, float]]] = {}
+        self.by_kind: dict[str, list[int]] = {}
+        for index, kind in enumerate(self.kinds):
+            self.by_kind.setdefault(kind, []).append(index)
+        self._lists: dict[tuple[tuple[str, ...], str | None], list[int]] = {}
 
     def _thesaurus(self) -> dict[str, set[str]]:
         """Word → one-word names of the same glossary term ("sobriety" → "abstinence", "rusfrihet" …)."""
@@ -488,10 +493,20 @@ class SearchIndex:
         scores = self._content_scores(q)
         if not scores and q.kinds and not q.has_content:
             return self._listing(q, lang, top)
-        ranked = []
-        for index, (base, name_lang, in_title) in scores.items():
-            steer = self._steer(q, index, name_lang, lang) + TITLE_BONUS * in_title
-            ranked.append((base * 100 + steer, index))
+        # Steering adds at most `reach` points: entries whose words alone cannot reach the top are skipped.
+        reach = self._max_steer(q)
+        ordered = sorted(scores.items(), key=lambda item: -item[1][0])
+        ranked: list[tuple[float, int]] = []
+        best: list[float] = []  # a min-heap of the `top` best scores so far
+        for index, (base, name_lang, in_title) in ordered:
+            if len(best) >= top and base * 100 + reach < best[0]:
+                break
+            score = base * 100 + self._steer(q, index, name_lang, lang) + TITLE_BONUS * in_title
+            ranked.append((score, index))
+            if len(best) < top:
+                heapq.heappush(best, score)
+            elif score > best[0]:
+                heapq.heapreplace(best, score)
         ranked.sort(key=lambda pair: (-pair[0], pair[1]))
         return [self._hit(index, score, lang) for score, index in ranked[:top]]
 
@@ -511,7 +526,11 @@ class SearchIndex:
         return [(w, s) for w, s in matches if s >= 1.0 or self.doc_freq[w] <= common]
 
     def _content_scores(self, q: Query) -> dict[int, tuple[float, str | None, float]]:
-        """Entry → (score 0..1 from words alone, language of the best name, share of the query in its title)."""
+        """Entry → (score 0..1 from words alone, language of the best name, share of the query in its title).
+
+        One pass over the postings of the query's words: per name, how much of the query it covers
+        (idf-weighted) and how many of its words are matched; per entry and word, the best field.
+        """
         weights: list[float] = []
         per_name: list[dict[int, float]] = []
         per_joined: list[dict[int, float]] = []
@@ -529,54 +548,73 @@ class SearchIndex:
         total = sum(weights)
         if total <= 0:
             return {}
-        positions = [p for p, weight in enumerate(weights) if weight > 0 and (per_name[p] or per_joined[p])]
-        candidates: set[int] = set()
-        for p in positions:
-            candidates.update(per_name[p], per_joined[p])
         name_entry, name_weight, name_len = self.name_entry, self.name_weight, self.name_len
-        name_lang, is_title = self.name_lang, self.name_is_title
-        scores: dict[int, list] = {}  # entry → [best name value, its language, in title, spread per position]
-        width = len(weights)
-        for n in candidates:
-            covered = 0.0
-            matched = 0
-            entry = name_entry[n]
-            record = scores.get(entry)
-            if record is None:
-                record = scores[entry] = [0.0, None, 0.0, [0.0] * width]
-            spread = record[3]
-            weight_n = name_weight[n]
-            for p in positions:
-                sim = per_name[p].get(n, 0.0)
-                joined = per_joined[p].get(n, 0.0)
-                if joined > sim:
-                    sim, matched = joined, matched + name_len[n]
-                elif sim:
-                    matched += 1
-                if sim:
-                    covered += weights[p] * sim
-                    if sim * weight_n > spread[p]:
-                        spread[p] = sim * weight_n
-            covered /= total
-            if is_title[n] and covered > record[2]:
-                record[2] = covered
-            size = name_len[n]
-            value = covered * (0.6 + 0.4 * min(matched, size) / size) * weight_n
-            if value > record[0]:
-                record[0], record[1] = value, name_lang[n]
-        body_positions = [p for p, weight in enumerate(weights) if weight > 0 and per_body[p]]
-        for p in body_positions:
+        covered: dict[int, float] = {}
+        count: dict[int, int] = {}
+        field_best: list[dict[int, float]] = []  # per word: entry → best sim × field weight
+        for p, weight in enumerate(weights):
+            best: dict[int, float] = {}
+            field_best.append(best)
+            if weight <= 0:
+                continue
+            names, joined = per_name[p], per_joined[p]
+            for n, sim in names.items():
+                covered[n] = covered.get(n, 0.0) + weight * sim
+                count[n] = count.get(n, 0) + 1
+                entry = name_entry[n]
+                value = sim * name_weight[n]
+                if value > best.get(entry, 0.0):
+                    best[entry] = value
+            for n, sim in joined.items():  # "ropscreen" for "ROP-Screen": the whole name at once
+                extra = sim - names.get(n, 0.0)
+                if extra > 0:
+                    covered[n] = covered.get(n, 0.0) + weight * extra
+                count[n] = count.get(n, 0) + name_len[n]
+                entry = name_entry[n]
+                if sim * name_weight[n] > best.get(entry, 0.0):
+                    best[entry] = sim * name_weight[n]
             for entry, sim in per_body[p].items():
-                record = scores.get(entry)
-                if record is None:
-                    record = scores[entry] = [0.0, None, 0.0, [0.0] * width]
-                if sim * BODY_WEIGHT > record[3][p]:
-                    record[3][p] = sim * BODY_WEIGHT
+                if sim * BODY_WEIGHT > best.get(entry, 0.0):
+                    best[entry] = sim * BODY_WEIGHT
+        name_lang, is_title = self.name_lang, self.name_is_title
+        scores: dict[int, tuple[float, str | None]] = {}
+        in_title: dict[int, float] = {}
+        for n, value in covered.items():
+            share = value / total
+            size = name_len[n]
+            matched = count[n] if count[n] < size else size
+            score = share * (0.6 + 0.4 * matched / size) * name_weight[n]
+            entry = name_entry[n]
+            known = scores.get(entry)
+            if known is None or score > known[0]:
+                scores[entry] = (score, name_lang[n])
+            if is_title[n] and share > in_title.get(entry, 0.0):
+                in_title[entry] = share
+        # Words spread over several names and the body: the idf-weighted best field per word.
+        spread: dict[int, float] = {}
+        for p, best in enumerate(field_best):
+            weight = weights[p] * 0.9 / total
+            for entry, value in best.items():
+                spread[entry] = spread.get(entry, 0.0) + weight * value
         out: dict[int, tuple[float, str | None, float]] = {}
-        for entry, (value, lang, in_title, spread) in scores.items():
-            wide = 0.9 * sum(w * v for w, v in zip(weights, spread, strict=True)) / total
-            out[entry] = (max(value, wide), lang, in_title)
+        for entry, value in spread.items():
+            known = scores.get(entry)
+            if known is None:
+                out[entry] = (value, None, 0.0)
+            else:
+                out[entry] = (known[0] if known[0] >= value else value, known[1], in_title.get(entry, 0.0))
         return out
+
+    def _max_steer(self, q: Query) -> float:
+        """The most points :meth:`_steer` and the title bonus can add for this query."""
+        reach = max(KIND_PRIOR.values()) + 2.0 + TITLE_BONUS
+        if q.kinds:
+            reach += 10.0
+        if q.define:
+            reach += 8.0 * q.define
+        if q.stage is not None:
+            reach += 10.0
+        return reach
 
     def _steer(self, q: Query, index: int, name_lang: str | None, lang: str) -> float:
         kind = self.kinds[index]
@@ -597,17 +635,20 @@ class SearchIndex:
 
     def _listing(self, q: Query, lang: str, top: int) -> list[SearchHit]:
         """Entries of the wanted kind (at the wanted stage): the specific ones first, then by priority."""
-        chosen = []
-        for index, (_collection, entry) in enumerate(self.entries):
-            if self.kinds[index] not in q.kinds:
-                continue
-            stages = self.stages[index]
-            if q.stage is not None and q.stage not in stages:
-                continue
-            primary = 0 if (q.stage is None or (stages and stages[0] == q.stage)) else 1
-            chosen.append((primary, len(stages) or 9, getattr(entry, "priority", 5), index))
-        chosen.sort()
-        return [self._hit(index, 85.0 - 0.1 * rank, lang) for rank, (*_, index) in enumerate(chosen[:top])]
+        key = (q.kinds, q.stage)
+        chosen = self._lists.get(key)
+        if chosen is None:
+            rows = []
+            for kind in q.kinds:
+                for index in self.by_kind.get(kind, ()):
+                    stages = self.stages[index]
+                    if q.stage is not None and q.stage not in stages:
+                        continue
+                    primary = 0 if (q.stage is None or (stages and stages[0] == q.stage)) else 1
+                    priority = getattr(self.entries[index][1], "priority", 5)
+                    rows.append((primary, len(stages) or 9, priority, index))
+            chosen = self._lists[key] = [row[-1] for row in sorted(rows)]
+        return [self._hit(index, 85.0 - 0.1 * rank, lang) for rank, index in enumerate(chosen[:top])]
 
     def _hit(self, index: int, score: float, lang: str) -> SearchHit:
         collection, entry = self.entries[index]
