@@ -115,7 +115,7 @@ def format_stats(stats: dict[str, Any]) -> str:
     out.append("")
 
     def row(label: str, s: dict[str, Any]) -> str:
-        return (f"{label}: {s['attempts']} attempts, level {_pct(s['accuracy'])}, "
+        return (f"{label}: {s['attempts']} attempt{'' if s['attempts'] == 1 else 's'}, level {_pct(s['accuracy'])}, "
                 f"interventions {_pct(s['interventions'])}, traps {_pct(s['traps'])}")
 
     section("Accuracy per stage", [row(k, v) for k, v in stats["accuracy_per_stage"].items()])

@@ -205,6 +205,14 @@ def test_deep_link_and_unknown_case(make_service, kb):
     assert "How do you want to choose a case?" in chat.text
 
 
+def test_deep_link_for_a_new_user_survives_the_privacy_note(make_service, kb):
+    chat = ChatDriver(make_service(), user_id=113)
+    chat.send("/start case_wine_for_sleep")
+    assert "choose your language" in chat.text
+    chat.press("en")
+    assert "Case 11: Wine to sleep" in chat.text and "Which SATS level" in chat.text
+
+
 def test_choose_by_stage_and_by_number(make_service, kb):
     chat = ChatDriver(make_service(), user_id=108)
     begin(chat)
@@ -323,7 +331,7 @@ def test_progress_statistics_from_a_seeded_history(make_service, kb):
     begin(chat)
     chat.send("/progress")
     text = chat.text
-    assert "6 attempts, 3 with the right SATS level (50 %)" in text
+    assert "Attempts: 6. Right SATS level: 3 (50 %)." in text
     assert "persuasion: right level 1 of 3 (33 %), right stage 1 of 3" in text
     assert "relapse prevention: not practised yet" in text
     assert ("You tend to place late persuasion (SATS 4) as early active treatment (SATS 5) (2 times) – "

@@ -142,7 +142,7 @@ def test_unknown_collection_with_suggestion(folder, capsys):
 
 def test_ui_placeholders_must_match(folder, capsys):
     path = folder / "ui.yaml"
-    edit(path, 'en: "{attempts} attempts, {right} with', 'en: "{attempt} attempts, {right} with')
+    edit(path, 'en: "Attempts: {attempts}.', 'en: "Attempts: {attempt}.')
     code, out = check(capsys, str(folder))
     assert code == 1
     line = line_with(path, "progress_summary:")
@@ -365,13 +365,13 @@ def test_watch_reloads_and_notifies_admins(live, folder):
     edit(folder / "interventions.yaml", "Decisional balance: pros and cons", "Weighing pros and cons")
     watcher.check()
     watcher.check()
-    assert messages and "The knowledge has been reloaded" in messages[-1] and "interventions.yaml" in messages[-1]
+    assert messages and "Kunnskapen er lastet inn på nytt" in messages[-1] and "interventions.yaml" in messages[-1]
     assert "Weighing pros and cons" in live.kb.get("interventions", "decisional_balance").title.en
 
     path = edit(folder / CASE, "    sats_level: 4\n", "")
     watcher.check()
     watcher.check()
-    assert "The reload was refused" in messages[-1] and f"{path}:" in messages[-1]
+    assert "Innlastingen ble avvist" in messages[-1] and f"{path}:" in messages[-1]
     assert live.kb.get("cases", CASE_ID).sats_level == 4  # still the last good knowledge
 
 
@@ -402,6 +402,7 @@ def test_usage_statistics_are_aggregates_only(make_service, kb, capsys, tmp_path
     searcher = ChatDriver(service, user_id=7100)
     searcher.send("/start")
     searcher.press("en")
+    searcher.send("/cancel")
     searcher.send("qwzx plokk vrrm")  # nothing in the knowledge fits
     stats = usage_stats(service.storage, kb)
     assert stats["practice_attempts"] == 5 and stats["practising_students"] == 5

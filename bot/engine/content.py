@@ -7,6 +7,7 @@ also makes its name valid for ``kb check`` (see :mod:`bot.engine.flows`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from bot.engine import flows as flow_names
 from bot.engine.context import Ctx
@@ -17,6 +18,7 @@ ContentBlock = Callable[[Ctx], list[Reply]]
 OptionProvider = Callable[[Ctx], list[tuple[str, str, list[str]]]]
 Preselection = Callable[[Ctx, list[Option]], list[str]]
 Condition = Callable[[Ctx], bool]
+F = TypeVar("F", bound=Callable[..., Any])
 
 CONTENT: dict[str, ContentBlock] = {}
 PROVIDERS: dict[str, OptionProvider] = {}
@@ -24,37 +26,30 @@ PRESELECT: dict[str, Preselection] = {}
 CONDITIONS: dict[str, Condition] = {}
 
 
-def content(name: str) -> Callable[[ContentBlock], ContentBlock]:
-    def register(func: ContentBlock) -> ContentBlock:
-        CONTENT[name] = func
-        flow_names.CONTENT_BLOCKS.add(name)
+def _registrar(table: dict[str, Any], valid_names: set[str], name: str) -> Callable[[F], F]:
+    """A decorator storing a function under ``name`` and making the name valid in flows."""
+    def register(func: F) -> F:
+        table[name] = func
+        valid_names.add(name)
         return func
     return register
+
+
+def content(name: str) -> Callable[[ContentBlock], ContentBlock]:
+    return _registrar(CONTENT, flow_names.CONTENT_BLOCKS, name)
 
 
 def provider(name: str) -> Callable[[OptionProvider], OptionProvider]:
-    def register(func: OptionProvider) -> OptionProvider:
-        PROVIDERS[name] = func
-        flow_names.OPTION_PROVIDERS.add(name)
-        return func
-    return register
+    return _registrar(PROVIDERS, flow_names.OPTION_PROVIDERS, name)
 
 
 def preselection(name: str) -> Callable[[Preselection], Preselection]:
-    def register(func: Preselection) -> Preselection:
-        PRESELECT[name] = func
-        flow_names.PRESELECTIONS.add(name)
-        return func
-    return register
+    return _registrar(PRESELECT, flow_names.PRESELECTIONS, name)
 
 
 def condition(name: str) -> Callable[[Condition], Condition]:
     """A named test a step's ``skip_if`` may use (the step is skipped when it returns True)."""
-    def register(func: Condition) -> Condition:
-        CONDITIONS[name] = func
-        flow_names.CONDITIONS.add(name)
-        return func
-    return register
+    return _registrar(CONDITIONS, flow_names.CONDITIONS, name)
 
 
 def bullet_list(lines: list[str]) -> str:

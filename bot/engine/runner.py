@@ -327,7 +327,9 @@ class Engine:
         conv.seq += 1
         out.events.append({"kind": "flow_end", "flow": finished})
         if then:
-            self.start_flow(ctx, out, then, answers=conv.data.get("then_answers"), at=conv.data.get("then_at"))
+            data = {k: v for k, v in conv.data.items() if k not in ("then", "then_answers", "then_at")}
+            self.start_flow(ctx, out, then, data=data, answers=conv.data.get("then_answers"),
+                            at=conv.data.get("then_at"))  # data: e.g. the case a deep link asked for
         elif show_end:
             out.replies.append(Reply(text=ctx.ui("flow_end")))
 

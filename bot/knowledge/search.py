@@ -37,7 +37,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.base import KnowledgeBase
-from bot.textnorm import fold
+from bot.textnorm import fold, normalise
 
 SEARCHABLE = ("stages", "sats_levels", "change_stages", "interventions", "traps", "elements", "services",
               "resources", "research", "research_topics", "webinars", "chapters", "glossary", "core_questions",
@@ -52,7 +52,7 @@ NO_MATCH_SCORE = 55.0
 """Below this the best hit is not a good answer: say so and offer the closest topics."""
 
 # Words that say which kind of entry is wanted (folded). A compound ending in one counts too
-# ("screeningverktoy"), see :func:`_kind_of_word`.
+# ("screeningverktoy"), see :func:`_kind_and_head`.
 KIND_WORDS: dict[str, tuple[str, ...]] = {
     "trap": ("felle", "feller", "fellene", "fella", "fallgruve", "fallgruver", "fallgruvene", "unnga", "unngaa",
              "trap", "traps", "pitfall", "pitfalls", "avoid"),
@@ -75,18 +75,22 @@ KIND_WORDS: dict[str, tuple[str, ...]] = {
     "element": ("element", "elementer", "elementet", "elementene", "hovedelement", "hovedelementer",
                 "component", "components"),
     "fidelity_item": ("punkt", "item"),
+    "sats_level": ("niva", "nivaet", "nivaer", "nivaene", "level", "levels"),
+    "stage": ("stadier", "stadiene", "stages", "faser", "fasene", "phases"),
 }
-ALSO_KINDS = {"research": ("research", "research_topic"), "chapter": ("chapter",), "resource": ("resource",),
-              "screening_tool": ("screening_tool",)}
+ALSO_KINDS = {"research": ("research_topic", "research"), "stage": ("stage", "sats_level")}
+"""Kinds a kind word also asks for (a research question is answered by topics and by studies)."""
 DEFINE_WORDS = frozenset({"betyr", "betydning", "betydningen", "definisjon", "definisjonen", "defineres",
                           "definer", "forklar", "forklaring", "begrep", "begrepet", "ordliste", "mean", "means",
                           "meaning", "definition", "define", "glossary", "term"})
 WHAT_IS = (("hva", "er"), ("hva", "betyr"), ("what", "is"), ("what", "are"), ("what", "does"), ("whats",))
 
+
 def _words(text: str) -> list[str]:
     return text.split()
 
 
+# Matched before æ/ø/å are folded (see content_words), so both "på" and "pa" are listed.
 STOP_WORDS = frozenset(_words("""
 og i jeg du han hun hen vi dere de den det denne dette disse en et ei er var vaere blir ble bli som pa for
 med til av om at a har hadde hva hvordan hvorfor hvem hvilke hvilken hvilket nar kan kunne skal skulle vil
@@ -102,7 +106,11 @@ get gets got have has had having keep keeps kept make makes need needs one ones 
 patient patients client clients person people user someone please after before until only just also very
 still again too much many more most other such own same each every both
 hei hallo takk tusen hi hello thanks thank ok okay
-fasen fase stage stadiet stadium stadier phase
+på når må måtte bør så nå få får gjør gjøre gjøres også vår vårt våre være vært sånn å hvordan
+forskjell forskjellen forskjellene difference differences between mener tenker lurer lure sporsmal spørsmål
+question questions eksempel eksempler example examples beste best mate måte måter way ways tips rad råd
+advice viktig viktigste important typisk typical vanlig vanlige common god gode good riktig riktige right
+fasen fase stage stadiet stadium phase
 """))
 
 # Kept out of the stop words on purpose: "ikke"/"not" (part of names such as "ikke møtt"), "uten",
@@ -123,6 +131,8 @@ CACHE_SIZE = 4096
 MAX_EXPANSIONS = 12
 RELATED_SIM = 0.75
 """Similarity of a word to another name of the same glossary term."""
+KIND_BONUS, KIND_PENALTY = 15.0, 8.0
+"""Points for (and against) entries of (not of) the kind a query asks for ("ressurser om IPS")."""
 TITLE_BONUS = 4.0
 """Extra points when the query's words are in the entry's own title (not only in a synonym)."""
 
@@ -143,7 +153,10 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in fold(text).split() if w not in STOP_WORDS]
+    """Folded words of ``text`` without stop words. Stop words are matched before folding, so "før"
+    ("before", a word in "før-overveielse") is kept though its folded form "for" is a stop word."""
+    kept = normalise(text).split()
+    return [folded for word, folded in zip(kept, fold(text).split(), strict=True) if word not in STOP_WORDS]
 
 
 _KIND_BY_WORD = {word: kind for kind, words in KIND_WORDS.items() for word in words}
@@ -153,17 +166,24 @@ _KIND_ENDINGS = {"verktoy": "screening_tool", "skjema": "screening_tool", "forsk
 
 def _kind_of_word(word: str) -> str | None:
     """The kind a word asks for: exactly, with a typo ("forskining"), or as a compound's ending."""
+    return _kind_and_head(word)[0]
+
+
+def _kind_and_head(word: str) -> tuple[str | None, str | None]:
+    """(kind, the compound's first part when the kind comes from its ending: "screening" for
+    "screeningverktoy")."""
     kind = _KIND_BY_WORD.get(word)
     if kind or len(word) < 6 or not word.isalpha():
-        return kind
+        return kind, None
     best = process.extractOne(word, list(_KIND_BY_WORD), scorer=fuzz.ratio, score_cutoff=88)
     if best:
-        return _KIND_BY_WORD[best[0]]
+        return _KIND_BY_WORD[best[0]], None
     if len(word) > 8:
         for ending, kind in _KIND_ENDINGS.items():
-            if word.endswith(ending):
-                return kind
-    return None
+            if word.endswith(ending) and len(word) - len(ending) >= 3:
+                head = word[: -len(ending)]
+                return kind, (head[:-1] if head.endswith("s") and len(head) > 4 else head)
+    return None, None
 
 
 @dataclass(frozen=True)
@@ -204,8 +224,8 @@ class Query:
 
     @property
     def listing(self) -> bool:
-        """Only a kind and a stage ("feller i overtalelsesfasen"): list that kind at that stage."""
-        return bool(self.kinds) and self.stage is not None and not self.has_content
+        """Only kind and stage words ("feller i overtalelsesfasen", "tiltak"): list that kind (at that stage)."""
+        return bool(self.kinds) and not self.has_content
 
 
 @dataclass
@@ -243,7 +263,7 @@ def _named_fields(entry: Any) -> list[tuple[str, str | None, str]]:
     if hasattr(topic, "nb"):
         out += [("tag", "nb", topic.nb), ("tag", "en", topic.en)]
     for field_name, lang, text in list(out):
-        if field_name == "title" and "(" in text:  # "Motiverende intervju (MI)" is also "Motiverende intervju" and "MI"
+        if field_name == "title" and "(" in text:  # "Motiverende intervju (MI)": also each part alone
             outside = _PARENS.sub(" ", text).strip()
             out += [("title", lang, outside)] + [("title", lang, inner) for inner in _PARENS.findall(text)]
     return [(f, lang, text) for f, lang, text in out if text]
@@ -299,10 +319,12 @@ class SearchIndex:
                     if not words:
                         continue
                     weight = FIELD_WEIGHT[field_name]
-                    if words in seen_names:
+                    if words in seen_names:  # the same name twice: keep the strongest field
                         known = self.names[seen_names[words]]
-                        if weight > known.weight or (weight == known.weight and known.lang is None):
+                        if weight > known.weight:
                             known.weight, known.field, known.lang = weight, field_name, lang
+                        elif weight == known.weight and known.lang != lang:
+                            known.lang = None  # "AUDIT" in both languages belongs to neither
                         continue
                     seen_names[words] = len(self.names)
                     own.append(len(self.names))
@@ -340,7 +362,7 @@ class SearchIndex:
         self.related = self._thesaurus()
         self.stage_words = self._stage_words(kb)
         self._stage_word_list = list(self.stage_words)
-        self._cache: dict[str, list[tuple[str, float]]] = {}
+        self._cache: dict[str, tuple[list[tuple[str, float]], frozenset[str]]] = {}
         self.by_kind: dict[str, list[int]] = {}
         for index, kind in enumerate(self.kinds):
             self.by_kind.setdefault(kind, []).append(index)
@@ -398,7 +420,7 @@ class SearchIndex:
             define = 1.0
         elif any(tuple(raw[i:i + len(p)]) == p for p in WHAT_IS for i in range(len(raw))):
             define = 0.5
-        words = [w for w in raw if w not in STOP_WORDS]
+        words = content_words(text)
         stage = None
         kinds: list[str] = []
         roles: list[str] = []  # "stage", "kind" or "content" per word
@@ -414,25 +436,40 @@ class SearchIndex:
                 i += taken
                 continue
             word = words[i]
-            kind = _kind_of_word(word)
+            i += 1
+            kind, head = _kind_and_head(word)
             if kind:
                 for k in ALSO_KINDS.get(kind, (kind,)):
                     if k not in kinds:
                         kinds.append(k)
+                if head:  # a compound ("kartleggingsverktøy") asks for a kind and says what about
+                    if word in self.idf:  # the compound itself is known; its first part counts half
+                        out += [word, head]
+                        roles += ["content", "head"]
+                    else:
+                        out.append(head)
+                        roles.append("content")
+                    continue
                 roles.append("kind")
             elif word in DEFINE_WORDS:
                 roles.append("define")
             else:
                 roles.append("content")
             out.append(word)
-            i += 1
         has_content = "content" in roles
+        if "stage" in kinds and has_content:  # "stages of change": a plural stage word is content here
+            roles = ["content" if r == "kind" and _kind_of_word(w) == "stage" else r
+                     for w, r in zip(out, roles, strict=True)]
+            asked = [_kind_of_word(w) for w, r in zip(out, roles, strict=True) if r == "kind"]
+            kinds = [k for k in kinds if any(k in ALSO_KINDS.get(a, (a,)) for a in asked if a)]
         weights = []
         for role in roles:
             if role == "content":
                 weights.append(1.0)
             elif role == "define":
                 weights.append(0.0)
+            elif role == "head":
+                weights.append(0.5)
             elif role == "stage":
                 weights.append(STEER_WEIGHT if has_content or kinds else 1.0)
             else:  # a kind word: content only when nothing else is
@@ -448,16 +485,23 @@ class SearchIndex:
     # ------------------------------------------------------------------ matching words
     def expand(self, word: str) -> list[tuple[str, float]]:
         """Index words that ``word`` may stand for, with a similarity in 0..1 (cached)."""
+        return self._expansions(word)[0]
+
+    def _expansions(self, word: str) -> tuple[list[tuple[str, float]], frozenset[str]]:
+        """:meth:`expand` and the loose ones among them (same glossary term, or a prefix of a compound)."""
         cached = self._cache.get(word)
         if cached is not None:
             return cached
         found: dict[str, float] = {}
+        loose: set[str] = set()
         if word in self.idf:
             found[word] = 1.0
         for other in self.by_stem.get(stem(word), ()):
             found.setdefault(other, 0.95)
         for other in self.related.get(word, ()):
-            found.setdefault(other, RELATED_SIM)
+            if other not in found:
+                found[other] = RELATED_SIM
+                loose.add(other)
         if len(word) >= 5 and word.isalpha():
             start = bisect_left(self.vocab, word)
             for other in self.vocab[start:start + 40]:
@@ -465,10 +509,12 @@ class SearchIndex:
                     break
                 if other not in found:
                     found[other] = 0.7 + 0.2 * len(word) / len(other)
+                    loose.add(other)
             for cut in range(len(word) - 1, 4, -1):  # a known word at the start of a longer one
                 head = word[:cut]
                 if head in self.idf and head not in found and cut / len(word) >= 0.6:
                     found[head] = 0.45 + 0.4 * cut / len(word)
+                    loose.add(head)
                     break
         if len(word) >= 4 and word.isalpha():
             cutoff = 85 if len(word) == 4 else 80
@@ -477,22 +523,21 @@ class SearchIndex:
                 sim = 0.9 * score / 100
                 if found.get(other, 0.0) < sim:
                     found[other] = sim
+                    loose.discard(other)
         result = sorted(found.items(), key=lambda pair: (-pair[1], pair[0]))[:MAX_EXPANSIONS]
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
-        self._cache[word] = result
-        return result
+        self._cache[word] = (result, frozenset(loose))
+        return self._cache[word]
 
     # ------------------------------------------------------------------ scoring
     def search(self, query: str, lang: str = "nb", top: int = 5) -> list[SearchHit]:
         q = self.analyse(query)
         if not q.words:
             return []
-        if q.listing:
+        if q.listing:  # "feller i overtalelsesfasen", "tiltak", "stadier"
             return self._listing(q, lang, top)
         scores = self._content_scores(q)
-        if not scores and q.kinds and not q.has_content:
-            return self._listing(q, lang, top)
         # Steering adds at most `reach` points: entries whose words alone cannot reach the top are skipped.
         reach = self._max_steer(q)
         ordered = sorted(scores.items(), key=lambda item: -item[1][0])
@@ -521,9 +566,9 @@ class SearchIndex:
 
     def _matches(self, word: str) -> list[tuple[str, float]]:
         """:meth:`expand`, less the near-matches so common that they only add noise and time."""
-        matches = self.expand(word)
+        matches, loose = self._expansions(word)
         common = max(50, 0.02 * len(self.entries))
-        return [(w, s) for w, s in matches if s >= 1.0 or self.doc_freq[w] <= common]
+        return [(w, s) for w, s in matches if w not in loose or self.doc_freq[w] <= common]
 
     def _content_scores(self, q: Query) -> dict[int, tuple[float, str | None, float]]:
         """Entry → (score 0..1 from words alone, language of the best name, share of the query in its title).
@@ -558,12 +603,19 @@ class SearchIndex:
             if weight <= 0:
                 continue
             names, joined = per_name[p], per_joined[p]
+            if not covered:  # the first word: build the tables in one go
+                covered = {n: weight * sim for n, sim in names.items()}
+                count = dict.fromkeys(names, 1)
+            else:
+                get_covered, get_count = covered.get, count.get
+                for n, sim in names.items():
+                    covered[n] = get_covered(n, 0.0) + weight * sim
+                    count[n] = get_count(n, 0) + 1
+            get_best = best.get
             for n, sim in names.items():
-                covered[n] = covered.get(n, 0.0) + weight * sim
-                count[n] = count.get(n, 0) + 1
                 entry = name_entry[n]
                 value = sim * name_weight[n]
-                if value > best.get(entry, 0.0):
+                if value > get_best(entry, 0.0):
                     best[entry] = value
             for n, sim in joined.items():  # "ropscreen" for "ROP-Screen": the whole name at once
                 extra = sim - names.get(n, 0.0)
@@ -609,7 +661,7 @@ class SearchIndex:
         """The most points :meth:`_steer` and the title bonus can add for this query."""
         reach = max(KIND_PRIOR.values()) + 2.0 + TITLE_BONUS
         if q.kinds:
-            reach += 10.0
+            reach += KIND_BONUS
         if q.define:
             reach += 8.0 * q.define
         if q.stage is not None:
@@ -620,7 +672,7 @@ class SearchIndex:
         kind = self.kinds[index]
         bonus = KIND_PRIOR.get(kind, 0.0)
         if q.kinds:
-            bonus += 10.0 if kind in q.kinds else -6.0
+            bonus += KIND_BONUS if kind in q.kinds else -KIND_PENALTY
         if q.define:
             bonus += (8.0 if kind == "glossary" else 2.0 if kind == "article" else 0.0) * q.define
         if q.stage is not None:
@@ -639,14 +691,14 @@ class SearchIndex:
         chosen = self._lists.get(key)
         if chosen is None:
             rows = []
-            for kind in q.kinds:
+            for rank, kind in enumerate(q.kinds):
                 for index in self.by_kind.get(kind, ()):
                     stages = self.stages[index]
                     if q.stage is not None and q.stage not in stages:
                         continue
                     primary = 0 if (q.stage is None or (stages and stages[0] == q.stage)) else 1
                     priority = getattr(self.entries[index][1], "priority", 5)
-                    rows.append((primary, len(stages) or 9, priority, index))
+                    rows.append((primary, rank, len(stages) or 9, priority, index))
             chosen = self._lists[key] = [row[-1] for row in sorted(rows)]
         return [self._hit(index, 85.0 - 0.1 * rank, lang) for rank, index in enumerate(chosen[:top])]
 
