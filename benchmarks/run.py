@@ -158,7 +158,6 @@ class Users:
         self.update_id = 0
         self.documents = 0
         self.kinds: Counter[str] = Counter()
-        self.stream: list[dict[str, Any]] = []
         self.last_kind = ""
 
     def ids(self) -> list[int]:
@@ -241,7 +240,6 @@ class Users:
                                           "chat": {"id": user_id, "type": "private"}, "text": "…"}}}
         else:
             update = {"update_id": self.update_id, "message": self._message(user_id, text)}
-        self.stream.append(update)
         return update
 
 

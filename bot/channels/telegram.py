@@ -428,6 +428,9 @@ def _log_update(kind: str, step: str, started: float) -> None:
 # ----------------------------------------------------------------- application
 
 
+PURGE_INTERVAL = 24 * 3600.0
+
+
 def build_application(
     service: Service,
     token: str,
@@ -519,13 +522,12 @@ async def serve(app: Application, config: Any, stop: asyncio.Event | None = None
             )
         await app.start()
         log.info("telegram bot running mode=%s", "webhook" if webhook_url else "polling")
-        watcher = None
+        background = [asyncio.create_task(purge_daily(front.service, stop))]
         if getattr(config, "watch", False):
-            watcher = asyncio.create_task(watch_knowledge(app, config, stop))
+            background.append(asyncio.create_task(watch_knowledge(app, config, stop)))
         await stop.wait()
         log.info("stopping")
-        if watcher is not None:
-            await watcher
+        await asyncio.gather(*background)
         await updater.stop()
         await app.stop()
     finally:
@@ -555,6 +557,18 @@ async def watch_knowledge(app: Application, config: Any, stop: asyncio.Event, in
             await asyncio.wait_for(stop.wait(), interval)
         if not stop.is_set():
             await asyncio.to_thread(watcher.check)
+
+
+async def purge_daily(service: Service, stop: asyncio.Event, interval: float = PURGE_INTERVAL) -> None:
+    """The retention job: delete what is older than ``IDDT_RETENTION_DAYS`` at start and then daily."""
+    purge = getattr(service, "purge_expired", None)
+    while purge is not None and not stop.is_set():
+        try:
+            await asyncio.to_thread(purge)
+        except Exception as exc:  # noqa: BLE001 - a failed purge is retried the next day
+            log.error("retention purge failed error=%s", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 def _url_path(webhook_url: str) -> str:
