@@ -15,11 +15,9 @@ async def test_purge_job_removes_expired_assessments_and_stops_on_request(make_s
     chat.send("/start")
     chat.press("nb")
     old = time.time() - 40 * 86400
-    service.storage.db.execute(
-        "INSERT INTO assessments (user_id, created, stage, sats_level, record) VALUES (5, ?, 'engagement', 1, '{"stage": "engagement"}')", [old])
-    service.storage.db.execute(
-        "INSERT INTO assessments (user_id, created, stage, sats_level, record) VALUES (5, ?, 'persuasion', 3, '{"stage": "persuasion"}')",
-        [time.time()])
+    insert = "INSERT INTO assessments (user_id, created, stage, sats_level, record) VALUES (5, ?, ?, 1, ?)"
+    service.storage.db.execute(insert, [old, "engagement", '{"stage": "engagement"}'])
+    service.storage.db.execute(insert, [time.time(), "persuasion", '{"stage": "persuasion"}'])
     stop = asyncio.Event()
     job = asyncio.create_task(purge_daily(service, stop, interval=0.05))
     await asyncio.sleep(0.3)
