@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.engine import describe
-from bot.estimator import Estimate, Evidence, estimate_per_substance
+from bot.estimator import Estimate, estimate_per_substance
 from bot.stage import walk
 from tests.conftest import ChatDriver
 
@@ -132,35 +132,34 @@ def test_a_description_pasted_at_a_button_question_is_read_as_a_description(driv
 
 
 # ----------------------------------------------------------------------------- only the missing questions
-def fake_estimates(monkeypatch, estimates: list[Estimate]) -> None:
-    monkeypatch.setattr(describe, "estimate_per_substance", lambda *a, **k: estimates)
+OPEN_GOAL_NB = ("Hun har møtt fast hos oss hver uke i et år og snakker åpent om drikkingen. "
+                "Hun har drukket mindre de siste to månedene.")
+NO_SUBSTANCE_EN = "He has never been in contact with any service. He uses every day."
 
 
-def make(substance: str, answers: dict[str, str], missing: list[str], level: int | None) -> Estimate:
-    evidence = [Evidence(fact, answer, f"ord om {fact}", 0, 5) for fact, answer in answers.items()]
-    return Estimate(level, None, None, level or 1, level or 8, 0.5, answers, evidence, missing, substance)
-
-
-def test_only_the_questions_the_text_left_open_are_asked(kb, driver, monkeypatch):
-    fake_estimates(monkeypatch, [make("alcohol", {"contact": "yes", "regular": "yes", "reduced": "yes"},
-                                      ["own_goal"], None)])
+def test_only_the_questions_the_text_left_open_are_asked(kb, driver):
     ready(driver, "nb")
-    driver.send("/beskriv hva som helst")
+    driver.send("/beskriv " + OPEN_GOAL_NB)
     text = driver.last[0].text
-    assert "«ord om contact»" in text and "«ord om reduced»" in text
+    assert "«hver uke»" in text and "«drukket mindre de siste to månedene»" in text
     assert asked_question(kb, driver, "nb") == "own_goal"
     driver.send("Ja")
-    assert asked_question(kb, driver, "nb") == "abstinent"
-    driver.send("Nei")
     assert "SATS 5" in driver.text and COVERED_NB in driver.text
 
 
-def test_no_substance_named_is_assessed_as_other_substances(kb, driver, monkeypatch):
-    fake_estimates(monkeypatch, [make(None, {"contact": "no"}, [], 1)])
+def test_no_substance_named_is_assessed_as_other_substances(kb, driver):
     ready(driver, "en")
-    driver.send("/describe anything at all")
+    driver.send("/describe " + NO_SUBSTANCE_EN)
     assert "Other substances" in driver.last[0].text
     assert COVERED_EN in driver.text
+
+
+def test_a_description_typed_mid_assessment_does_not_replace_it(driver):
+    ready(driver, "nb")
+    driver.send("/vurdering")
+    driver.send(NB_TWO_SUBSTANCES)
+    assert "/beskriv" in driver.text and "1/7" in driver.text
+    assert driver.service.storage.conversation(driver.user_id).pos.step == "co_substance"
 
 
 def test_the_description_is_not_stored(kb, driver):

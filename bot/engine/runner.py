@@ -493,9 +493,14 @@ class Engine:
                 out.events.append({"kind": "search_miss", "name": miss})
             return
         step = ctx.step
-        if step.kind in ("choice", "multi_choice", "decision_tree") and self._looks_like_case(text) \
-                and self.describe(ctx, out, text):
-            return  # a pasted case description is never an answer to a button question
+        if step.kind in ("choice", "multi_choice", "decision_tree") and self._looks_like_case(text):
+            if conv.flow == WELCOME_FLOW and self.describe(ctx, out, text):
+                return  # nothing to lose at the welcome menu
+            # A pasted description is never an answer to a button question, and it must not silently
+            # replace the user's assessment: say how to use it and repeat the question.
+            out.replies.append(Reply(text=ctx.ui("describe_mid_flow")))
+            out.replies += self.prompt(ctx)
+            return
         opts = self.options(ctx, step)
         choices = [Choice(k, (label, *syn)) for k, label, syn, _ in opts]
         folded = fold(text)
