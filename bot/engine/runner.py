@@ -5,6 +5,7 @@ Pure and synchronous: no I/O, no Telegram. The caller (``bot.service``) loads an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,23 @@ class Outcome:
     practice: dict[str, Any] | None = None
     """A finished practice attempt (case, gold and chosen level, scores) for the service to store."""
 
+
+LOOKUPS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
+    "stages": lambda ctx, args: lookup.stage_detail(ctx, args) if args else lookup.stages_overview(ctx),
+    "stage": lookup.stage_detail,
+    "interventions": lookup.interventions,
+    "traps": lookup.traps,
+    "element": lookup.element,
+    "resources": lookup.resources,
+    "research": lookup.research,
+    "webinar": lookup.webinars,
+    "glossary": lookup.glossary,
+    "questions": lambda ctx, args: lookup.core_questions(ctx),
+    "reflection": lambda ctx, args: practice.reflection_replies(ctx, args),
+    "case": lambda ctx, args: practice.case_replies(ctx),
+    "crisis": lambda ctx, args: content.crisis_block(ctx),
+}
+"""Look-up commands: answered from the knowledge without leaving the current flow."""
 
 SERVICE_COMMANDS = {"mine", "delete", "progress", "stats", "reload", "privacy", "storage_setting"}
 
@@ -84,6 +102,9 @@ class Engine:
             ctx.conv.data.pop("await", None)  # /beskriv was waiting for a description; a command ends that
         if command in SERVICE_COMMANDS:
             out.command, out.args = command, args
+            return
+        if command in LOOKUPS:
+            self._lookup(ctx, out, LOOKUPS[command](ctx, args))
             return
         handler = getattr(self, f"cmd_{command}", None) if command else None
         if handler is None:
@@ -195,45 +216,6 @@ class Engine:
         if ctx.conv.active:
             out.replies.append(Reply(text=ctx.ui("still_in_flow")))
             out.replies += self.prompt(ctx)
-
-    def cmd_stages(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.stages_overview(ctx) if not args else lookup.stage_detail(ctx, args))
-
-    def cmd_stage(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.stage_detail(ctx, args))
-
-    def cmd_interventions(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.interventions(ctx, args))
-
-    def cmd_traps(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.traps(ctx, args))
-
-    def cmd_element(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.element(ctx, args))
-
-    def cmd_resources(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.resources(ctx, args))
-
-    def cmd_research(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.research(ctx, args))
-
-    def cmd_webinar(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.webinars(ctx, args))
-
-    def cmd_glossary(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.glossary(ctx, args))
-
-    def cmd_questions(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, lookup.core_questions(ctx))
-
-    def cmd_reflection(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, practice.reflection_replies(ctx, args))
-
-    def cmd_case(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, practice.case_replies(ctx))
-
-    def cmd_crisis(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        self._lookup(ctx, out, content.crisis_block(ctx))
 
     # ----------------------------------------------------------------- flows
     def start_flow(self, ctx: Ctx, out: Outcome, name: str, data: dict[str, Any] | None = None,
