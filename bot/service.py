@@ -149,6 +149,10 @@ class BotService:
         return replies
 
     # ---------------------------------------------------------------- access
+    def restricted(self) -> bool:
+        """Whether an allowlist or invite code limits who may use the bot."""
+        return bool(self.config.allowed_ids or self.config.invite_code)
+
     def may_use(self, user_id: int) -> bool:
         """Admins always; with an allowlist or an invite code, only listed or invited users; else everyone."""
         config = self.config

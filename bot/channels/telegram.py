@@ -95,6 +95,9 @@ class Service(Protocol):
     def reload(self) -> tuple[bool, str]: ...
     def is_admin(self, user_id: int) -> bool: ...
     def mark_inactive(self, user_id: int) -> None: ...
+    def may_use(self, user_id: int) -> bool: ...
+    def restricted(self) -> bool: ...
+    def purge_expired(self) -> dict[str, int]: ...
     def close(self) -> None: ...
 
 
@@ -281,10 +284,12 @@ class TelegramFrontEnd:
         query = update.inline_query
         assert query is not None
         text = query.query.strip()
-        hits = self.service.search(text, _lang(query.from_user.language_code), top=INLINE_RESULTS) if text else []
+        allowed = self.service.may_use(query.from_user.id)
+        hits = self.service.search(text, _lang(query.from_user.language_code), top=INLINE_RESULTS) if text and allowed else []
         results = [_article(i, hit) for i, hit in enumerate(hits[:INLINE_RESULTS])]
         try:
-            await self.call(query.answer, results, cache_time=INLINE_CACHE_SECONDS, is_personal=False)
+            # With access control on, Telegram must not share cached answers between users.
+            await self.call(query.answer, results, cache_time=INLINE_CACHE_SECONDS, is_personal=self.service.restricted())
         finally:
             _log_update("inline", "-", started)
 
@@ -561,10 +566,9 @@ async def watch_knowledge(app: Application, config: Any, stop: asyncio.Event, in
 
 async def purge_daily(service: Service, stop: asyncio.Event, interval: float = PURGE_INTERVAL) -> None:
     """The retention job: delete what is older than ``IDDT_RETENTION_DAYS`` at start and then daily."""
-    purge = getattr(service, "purge_expired", None)
-    while purge is not None and not stop.is_set():
+    while not stop.is_set():
         try:
-            await asyncio.to_thread(purge)
+            await asyncio.to_thread(service.purge_expired)
         except Exception as exc:  # noqa: BLE001 - a failed purge is retried the next day
             log.error("retention purge failed error=%s", type(exc).__name__)
         with contextlib.suppress(TimeoutError):
