@@ -40,6 +40,7 @@ def load_all(config: Config) -> tuple[KnowledgeBase, Flows]:
     flows, problems = load_flows(config.conversations_dir, kb)
     if flows is None:
         raise KnowledgeError(problems)
+    kb.index  # noqa: B018 - build the search index now, not on some user's first question
     return kb, flows
 
 

@@ -60,7 +60,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.channels.telegram_render import Part, document_file, ordered, parse_callback, render
+from bot.channels.telegram_render import Part, document_file, merged, ordered, parse_callback, render
 from bot.engine.replies import Incoming, Reply
 
 log = logging.getLogger("bot.telegram")
@@ -342,15 +342,25 @@ class TelegramFrontEnd:
         chat_id = chat.id if chat else update.effective_user.id  # type: ignore[union-attr]
         query = update.callback_query
         target = query.message if query is not None else None
+        pending: list[Part] = []
+
+        async def flush() -> None:
+            for part in merged(pending):
+                await self.call(bot.send_message, chat_id, part.html, reply_markup=part.keyboard)
+            pending.clear()
+
         for reply in ordered(replies):
             parts = render(reply)
             if reply.edit and target is not None and len(parts) == 1 and await self._edit(bot, target, parts[0]):
                 target = None  # one edit per press; later replies are new messages
             else:
-                for part in parts:
-                    await self.call(bot.send_message, chat_id, part.html, reply_markup=part.keyboard)
+                pending.extend(parts)
+            if reply.urgent:
+                await flush()  # a crisis answer stands alone, first
             if reply.document is not None:
+                await flush()
                 await self.call(bot.send_document, chat_id, document_file(reply.document))
+        await flush()
 
     async def _edit(self, bot: Any, message: MaybeInaccessibleMessage, part: Part) -> bool:
         """Edit the pressed message; False when it cannot be edited and the caller should send anew."""

@@ -127,6 +127,22 @@ def document_file(document: Document) -> InputFile:
     return InputFile(document.content.encode("utf-8"), filename=name)
 
 
+def merged(parts: list[Part], limit: int = MAX_TEXT) -> list[Part]:
+    """Join consecutive messages while they fit: a part without buttons flows into the next one.
+
+    Fewer messages read better on a phone and keep the bot well inside Telegram's rate limits.
+    """
+    out: list[Part] = []
+    for part in parts:
+        previous = out[-1] if out else None
+        if previous is not None and previous.keyboard is None and \
+                utf16_len(previous.html) + 2 + utf16_len(part.html) <= limit:
+            out[-1] = Part(f"{previous.html}\n\n{part.html}", part.keyboard)
+        else:
+            out.append(part)
+    return out
+
+
 def ordered(replies: list[Reply]) -> list[Reply]:
     """Urgent (crisis) replies first, the rest in the engine's order."""
     return sorted(replies, key=lambda r: not r.urgent)

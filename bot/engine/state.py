@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -13,9 +13,6 @@ class Position:
     step: str
     item: int = 0
     node: str | None = None
-
-    def same(self, other: Position | None) -> bool:
-        return other is not None and (self.step, self.item, self.node) == (other.step, other.item, other.node)
 
 
 @dataclass
@@ -36,7 +33,16 @@ class Conversation:
         return self.flow is not None and self.pos is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data for JSON (written by hand: ``dataclasses.asdict`` deep-copies, and this runs per step)."""
+        return {
+            "flow": self.flow,
+            "pos": vars(self.pos) if self.pos is not None else None,
+            "answers": self.answers,
+            "history": [vars(p) for p in self.history],
+            "pending": self.pending,
+            "seq": self.seq,
+            "data": self.data,
+        }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Conversation:

@@ -28,7 +28,11 @@ class LineList(list):
     item_lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when available (about 7x faster); the constructors stay the safe ones."""
+
+
+class _LineLoader(_BaseLoader):
     """Safe loader whose mappings and sequences carry line numbers."""
 
 
