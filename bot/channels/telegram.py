@@ -116,7 +116,7 @@ class RedactTokens(logging.Filter):
     def redact(self, text: str) -> str:
         if self.token:
             text = text.replace(self.token, "[token]")
-        return self.SHAPES.sub("[token]", text)
+        return self.SHAPES.sub("[token]", text) if ":" in text else text  # every shape has a colon
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
