@@ -77,3 +77,23 @@ class ChatDriver:
 @pytest.fixture
 def driver(make_service) -> ChatDriver:
     return ChatDriver(make_service())
+
+
+def press_until_summary(service: BotService, user_id: int, replies: list[Reply]) -> list[Reply]:
+    """Answer each question with its first option (one choice in a multi-select, then done) until the
+    summary document arrives; the welcome menu's "assess" is taken when offered."""
+    toggled = None
+    for _ in range(200):
+        if any(r.document is not None for r in replies):
+            return replies
+        asking = [r for r in replies if r.options]
+        assert asking, [r.text[:80] for r in replies]
+        reply = asking[-1]
+        keys = [o.key for o in reply.options]
+        if reply.multi and "done" in keys:
+            key = "done" if toggled == reply.token else keys[0]
+            toggled = reply.token
+        else:
+            key = "assess" if "assess" in keys else keys[0]
+        replies = service.handle(user_id, Incoming(button=key, token=reply.token))
+    raise AssertionError("the assessment did not finish")

@@ -24,6 +24,7 @@ from bot.config import Config
 from bot.engine.replies import Incoming
 from bot.service import BotService
 from bot.storage import Storage
+from tests.conftest import press_until_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITER = Path(__file__).resolve().parent / "crash_writer.py"
@@ -118,20 +119,7 @@ def test_sigkill_at_random_moments_loses_nothing_confirmed(tmp_path: Path) -> No
         assert after.flow == before.flow and after.pos == before.pos and after.answers == before.answers
         welcome_back = service.kb.ui("welcome_back", service.storage.profile(user).lang)
         assert any(welcome_back in r.text for r in replies)
-        toggled = None
-        for _ in range(200):
-            if any(r.document is not None for r in replies):
-                break
-            asking = [r for r in replies if r.options]
-            assert asking, [r.text[:60] for r in replies]
-            reply = asking[-1]
-            keys = [o.key for o in reply.options]
-            if reply.multi and "done" in keys:
-                key = "done" if toggled == reply.token else keys[0]
-                toggled = reply.token
-            else:
-                key = keys[0]
-            replies = service.handle(user, Incoming(button=key, token=reply.token))
+        replies = press_until_summary(service, user, replies)
         assert any(r.document is not None for r in replies)
         assert len(service.storage.assessments(user, limit=1_000_000)) == stored_before + 1
     finally:

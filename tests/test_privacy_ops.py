@@ -15,6 +15,7 @@ from bot import cli
 from bot.engine.replies import Incoming
 from bot.service import CONFIRM_DELETE, BotService
 from bot.storage import DAY, Storage
+from tests.conftest import press_until_summary
 
 USER_TABLES = (("users", "id"), ("conversations", "user_id"), ("assessments", "user_id"),
                ("practice", "user_id"), ("free_texts", "user_id"))
@@ -46,22 +47,7 @@ def rows_for(db: Path, user_id: int) -> dict[str, int]:
 
 def complete_assessment(service: BotService, user_id: int) -> None:
     """Privacy note, language, then an assessment pressing the first option, until the summary document."""
-    replies = service.handle(user_id, Incoming(text="/vurdering"))
-    toggled = None
-    for _ in range(200):
-        if any(r.document is not None for r in replies):
-            return
-        asking = [r for r in replies if r.options]
-        assert asking, [r.text[:80] for r in replies]
-        reply = asking[-1]
-        keys = [o.key for o in reply.options]
-        if reply.multi and "done" in keys:
-            key = "done" if toggled == reply.token else keys[0]
-            toggled = reply.token
-        else:
-            key = "assess" if "assess" in keys else keys[0]
-        replies = service.handle(user_id, Incoming(button=key, token=reply.token))
-    raise AssertionError("the assessment did not finish")
+    press_until_summary(service, user_id, service.handle(user_id, Incoming(text="/vurdering")))
 
 
 def run_cli(capsys, *argv: str) -> dict:

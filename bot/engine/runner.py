@@ -185,7 +185,7 @@ class Engine:
         previous = conv.history.pop()
         step = ctx.flow.step(previous.step)
         if step.kind == "decision_tree":
-            per_item = conv.answers.get(step.id, {}).get(self.items(ctx, step)[previous.item], {})
+            per_item = conv.answers.get(step.id, {}).get(ctx.items_of(step)[previous.item], {})
             self._forget_from(ctx, step, per_item, previous.node)
         conv.pos = previous
         conv.pending = self._previous_selection(ctx, step, previous)
@@ -245,9 +245,6 @@ class Engine:
         start = at if (at and not then and at in {s.id for s in flow.steps}) else flow.start
         self.enter(ctx, out, start, 0)
 
-    def items(self, ctx: Ctx, step: Step) -> list[str]:
-        return ctx.items_of(step)
-
     def enter(self, ctx: Ctx, out: Outcome, step_id: str | None, item: int) -> None:
         """Move to ``step_id`` (item ``item``): show messages, skip what does not apply, stop at a question."""
         conv = ctx.conv
@@ -256,7 +253,7 @@ class Engine:
                 self.finish_flow(ctx, out)
                 return
             step = ctx.flow.step(step_id)
-            items = self.items(ctx, step)
+            items = ctx.items_of(step)
             if not self.applies(ctx, step) or item >= len(items):
                 step_id, item = step.next, 0
                 continue
@@ -358,7 +355,7 @@ class Engine:
         step = ctx.step
         token = str(conv.seq)
         item_label = ""
-        items = self.items(ctx, step)
+        items = ctx.items_of(step)
         if step.for_each:
             item_key = items[conv.pos.item] if conv.pos.item < len(items) else ""
             item_label = self._item_title(ctx, step, item_key)
@@ -418,7 +415,7 @@ class Engine:
     def _stored_answer(self, ctx: Ctx, step: Step, item: int) -> Any:
         value = ctx.conv.answers.get(step.id)
         if step.for_each:
-            items = self.items(ctx, step)
+            items = ctx.items_of(step)
             return (value or {}).get(items[item]) if item < len(items) else None
         return value
 
@@ -526,7 +523,7 @@ class Engine:
         conv = ctx.conv
         step = ctx.step
         pos = conv.pos
-        items = self.items(ctx, step)
+        items = ctx.items_of(step)
         out.events.append({"kind": "answer", "step": step.id})
         if step.kind == "decision_tree":
             conv.answers.setdefault(step.id, {}).setdefault(items[pos.item], {})[pos.node] = value
