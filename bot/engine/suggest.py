@@ -81,4 +81,6 @@ def ranked_interventions(kb: KnowledgeBase, stage_id: str, focus: list[str], aff
 
 
 def ranked_traps(kb: KnowledgeBase, stage_id: str, focus: list[str], limit: int = 4) -> list[Trap]:
-    return sorted(kb.traps_for(stage_id), key=lambda t: -len(set(t.elements) & set(focus)))[:limit]
+    def score(trap: Trap) -> tuple[int, int]:
+        return (-(3 if trap.stages[0] == stage_id else 0) - len(set(trap.elements) & set(focus)), len(trap.stages))
+    return sorted(kb.traps_for(stage_id), key=score)[:limit]

@@ -8,6 +8,7 @@ from typing import Any
 from bot.engine.context import Ctx
 from bot.engine.replies import Document, Reply
 from bot.engine.suggest import (
+    SubstanceResult,
     overall_level,
     ranked_interventions,
     ranked_traps,
@@ -69,6 +70,9 @@ def build_sections(ctx: Ctx) -> tuple[list[Section], dict[str, Any]]:
     sections.append(Section(ctx.ui("sum_stage"), [f"{ctx.title_of('substances', r.substance)}: {level_label(ctx, r.result)}"
                                                   for r in results] or [ctx.ui("sum_no_stage")]))
     sections.append(Section(ctx.ui("sum_goal", stage=stage.title.get(lang)), [stage.goal.get(lang)]))
+    others = other_stage_lines(ctx, results, stage.id)
+    if others:
+        sections.append(Section(ctx.ui("sum_other_stages"), others))
     interventions = ranked_interventions(kb, stage.id, focus, affected)
     sections.append(Section(ctx.ui("sum_interventions"),
                             [f"{i.title.get(lang)}: {i.summary.get(lang)}" for i in interventions]))
@@ -103,6 +107,20 @@ def build_sections(ctx: Ctx) -> tuple[list[Section], dict[str, Any]]:
         "traps": [t.id for t in traps],
     }
     return sections, record
+
+
+def other_stage_lines(ctx: Ctx, results: list[SubstanceResult], stage_id: str) -> list[str]:
+    """Substances further along than the one the plan is built on: where to look for their interventions."""
+    lines = []
+    for r in results:
+        if r.result.level is None:
+            continue
+        other = ctx.kb.stage_of_level(r.result.level)
+        if other.id != stage_id:
+            command = "/tiltak" if ctx.lang == "nb" else "/interventions"
+            lines.append(ctx.ui("sum_other_stage_line", substance=ctx.title_of("substances", r.substance),
+                                stage=other.title.get(ctx.lang), command=f"{command} {other.title.get(ctx.lang)}"))
+    return lines
 
 
 def resource_lines(ctx: Ctx, interventions, focus: list[str]) -> list[str]:
