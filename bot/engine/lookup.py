@@ -37,7 +37,7 @@ def find_stage(ctx: Ctx, text: str) -> str | None:
     folded = fold(text)
     if not folded:
         return None
-    if folded.isdigit() and ctx.kb.levels.get(int(folded)):
+    if folded.isdecimal() and len(folded) <= 9 and ctx.kb.levels.get(int(folded)):
         return ctx.kb.levels[int(folded)].stage
     _, stage, _ = ctx.kb.index._detect(text)
     if stage:

@@ -28,7 +28,8 @@ def match_one(text: str, choices: list[Choice]) -> str | None:
     if not cleaned:
         return None
     if cleaned.isdigit():
-        index = int(cleaned) - 1
+        # isdecimal: int() rejects "²"; the length cap: int() rejects over 4300 digits
+        index = int(cleaned) - 1 if cleaned.isdecimal() and len(cleaned) <= 9 else -1
         return choices[index].key if 0 <= index < len(choices) else None
     table: dict[str, str] = {}
     for choice in choices:

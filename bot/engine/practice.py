@@ -74,7 +74,7 @@ def find_case(ctx: Ctx, arg: str) -> Case | None:
     if kb.get("cases", key) is not None:
         return kb.get("cases", key)
     number = key.lstrip("#").removeprefix("nr").removeprefix("kasus").removeprefix("case").strip("_")
-    if number.isdigit():
+    if number.isdecimal() and len(number) <= 9:
         return next((c for c in cases if c.number == int(number)), None)
     if folded in RANDOM_WORDS:
         return _rng(ctx, "random").choice(cases)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Option:
     key: str
-    """Short, ASCII, at most 24 characters: safe inside Telegram's 64-byte callback data."""
+    """Short ASCII (an option key, or ``o:<code>:<id>`` to open an entry); with the token it must fit
+    Telegram's 64-byte callback data, which the front end checks."""
     label: str
     selected: bool = False
 
