@@ -18,6 +18,7 @@ Randomness is seeded from the conversation state, so the engine stays a pure fun
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 from bot.engine.content import condition, content, provider
@@ -339,74 +340,87 @@ def level_feedback(ctx: Ctx) -> list[Reply]:
     return [Reply(title=title, text="\n\n".join(parts + note))]
 
 
+def _graded_feedback(ctx: Ctx, collection: str, step: str, listed: str, prefix: str,
+                     right_of: Callable[[Case], list[str]],
+                     line_for: Callable[[Any, bool, bool], str | None],
+                     ) -> tuple[list[str], list[str], float, set[str], list[str]]:
+    """Shared scoring of a multi-select practice step: (chosen, lines, score, right, note).
+
+    ``line_for(entry, chosen, right)`` writes the line for one offered option, or None to leave it out.
+    """
+    case = current_case(ctx)
+    assert case is not None
+    chosen = _chosen_ids(ctx, step, listed, prefix)
+    right = {i for i in right_of(case) if ctx.kb.get(collection, i) is not None}
+    score = choice_score(right, chosen)
+    note = _remember(ctx, collection, score)
+    lines = []
+    for item_id in ctx.conv.data.get(listed) or []:
+        entry = ctx.kb.get(collection, item_id)
+        if entry is not None:
+            line = line_for(entry, item_id in chosen, item_id in right)
+            if line is not None:
+                lines.append(line)
+    return chosen, lines, score, right, note
+
+
 @content("practice_intervention_feedback")
 def intervention_feedback(ctx: Ctx) -> list[Reply]:
     case = current_case(ctx)
     if case is None:
         return [Reply(text=ctx.ui("practice_no_current_case"))]
     kb, lang = ctx.kb, ctx.lang
-    chosen = _chosen_ids(ctx, INTERVENTION_STEP, "iv", "i")
-    fitting = {i for i in case.interventions if kb.get("interventions", i) is not None}
-    score = choice_score(fitting, chosen)
-    note = _remember(ctx, "interventions", score)
     stage_id = stage_of(kb, case)
-    order = kb.stages_in_order
-    rank = {s.id: s.order for s in order}
-    lines = []
-    left_out = []
-    for item_id in ctx.conv.data.get("iv") or []:
-        entry = kb.get("interventions", item_id)
-        if entry is None:
-            continue
+    rank = {s.id: s.order for s in kb.stages_in_order}
+    left_out: list[str] = []
+
+    def line_for(entry: Any, chosen: bool, fitting: bool) -> str | None:
         title = entry.title.get(lang)
-        if item_id in chosen and item_id in fitting:
-            lines.append(f"✓ {title} – {ctx.ui('practice_fits')} {_first_sentence(entry.why.get(lang))}")
-        elif item_id in chosen:
+        if chosen and fitting:
+            return f"✓ {title} – {ctx.ui('practice_fits')} {_first_sentence(entry.why.get(lang))}"
+        if chosen:
             later = all(rank.get(s, 0) > rank[stage_id] for s in entry.stages)
             hint = ctx.ui("practice_too_early" if later else "practice_too_late")
-            lines.append(f"✗ {title} – {ctx.ui('practice_belongs_to', stages=_stage_names(ctx, entry.stages))} {hint}")
-        elif item_id in fitting:
-            lines.append(f"○ {title} – {ctx.ui('practice_also_fits')} {_first_sentence(entry.why.get(lang))}")
-        else:
-            left_out.append(title)
+            return f"✗ {title} – {ctx.ui('practice_belongs_to', stages=_stage_names(ctx, entry.stages))} {hint}"
+        if fitting:
+            return f"○ {title} – {ctx.ui('practice_also_fits')} {_first_sentence(entry.why.get(lang))}"
+        left_out.append(title)
+        return None
+
+    chosen, lines, score, fitting, note = _graded_feedback(
+        ctx, "interventions", INTERVENTION_STEP, "iv", "i", lambda c: c.interventions, line_for)
     text = "\n".join(lines)
     if left_out:
         text += "\n\n" + ctx.ui("practice_left_out", items="; ".join(left_out))
     text += "".join("\n\n" + n for n in note)
-    hits = len(fitting & set(chosen))
-    title = ctx.ui("practice_intervention_score", score=_percent(score), hits=hits, total=len(fitting),
-                   wrong=len(set(chosen) - fitting))
+    title = ctx.ui("practice_intervention_score", score=_percent(score), hits=len(fitting & set(chosen)),
+                   total=len(fitting), wrong=len(set(chosen) - fitting))
     return [Reply(title=title, text=text)]
 
 
 @content("practice_trap_feedback")
 def trap_feedback(ctx: Ctx) -> list[Reply]:
-    case = current_case(ctx)
-    if case is None:
+    if current_case(ctx) is None:
         return [Reply(text=ctx.ui("practice_no_current_case"))]
-    kb, lang = ctx.kb, ctx.lang
-    chosen = _chosen_ids(ctx, TRAP_STEP, "tr", "t")
-    present = {t for t in case.traps if kb.get("traps", t) is not None}
-    score = choice_score(present, chosen)
-    note = _remember(ctx, "traps", score)
-    lines = []
-    for item_id in ctx.conv.data.get("tr") or []:
-        entry = kb.get("traps", item_id)
-        if entry is None:
-            continue
+    lang = ctx.lang
+
+    def line_for(entry: Any, chosen: bool, present: bool) -> str | None:
         title = entry.title.get(lang)
-        if item_id in chosen and item_id in present:
-            lines.append(f"✓ {title} – {ctx.ui('practice_instead')} {_first_sentence(entry.instead.get(lang))}")
-        elif item_id in chosen:
-            lines.append(f"✗ {title} – {ctx.ui('practice_trap_absent')}")
-        elif item_id in present:
-            lines.append(f"○ {title} – {ctx.ui('practice_trap_missed')} {_first_sentence(entry.why_harmful.get(lang))} "
-                         f"{ctx.ui('practice_instead')} {_first_sentence(entry.instead.get(lang))}")
+        instead = f"{ctx.ui('practice_instead')} {_first_sentence(entry.instead.get(lang))}"
+        if chosen and present:
+            return f"✓ {title} – {instead}"
+        if chosen:
+            return f"✗ {title} – {ctx.ui('practice_trap_absent')}"
+        if present:
+            return f"○ {title} – {ctx.ui('practice_trap_missed')} {_first_sentence(entry.why_harmful.get(lang))} {instead}"
+        return None
+
+    chosen, lines, score, present, note = _graded_feedback(
+        ctx, "traps", TRAP_STEP, "tr", "t", lambda c: c.traps, line_for)
     if not present:
         lines.insert(0, ctx.ui("practice_no_traps"))
-    hits = len(present & set(chosen))
-    title = ctx.ui("practice_trap_score", score=_percent(score), hits=hits, total=len(present),
-                   wrong=len(set(chosen) - present))
+    title = ctx.ui("practice_trap_score", score=_percent(score), hits=len(present & set(chosen)),
+                   total=len(present), wrong=len(set(chosen) - present))
     return [Reply(title=title, text="\n".join(lines + [""] * bool(note) + note))]
 
 
