@@ -45,7 +45,7 @@ def test_admin_commands_only_for_admins(make_service) -> None:
         replies = service.handle(STAFF, Incoming(text=command))
         assert [r.text for r in replies] == [service.kb.ui("admin_only", "nb")], command
     replies = service.handle(ADMIN, Incoming(text="/stats"))
-    assert replies[0].title == "Stats" and replies[0].text != service.kb.ui("admin_only", "nb")
+    assert replies[0].title == service.kb.ui("stats_title", "nb") and replies[0].text != service.kb.ui("admin_only", "nb")
     replies = service.handle(ADMIN, Incoming(text="/reload"))
     assert replies[0].text != service.kb.ui("admin_only", "nb")
     assert service.is_admin(ADMIN) and not service.is_admin(STAFF)
