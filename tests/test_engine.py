@@ -156,3 +156,11 @@ def test_matching_tolerates_typos_and_missing_letters():
     assert match_one("xyz", choices) is None
     assert match_many("bolig og økonomi", choices) == (["housing", "finances"], [])
     assert match_many("bolig, tull", choices) == (["housing"], ["tull"])
+
+
+def test_looking_up_an_acute_risk_answers_with_what_to_do_now(driver):
+    driver.send("/start")
+    driver.press("nb")
+    driver.send("/avbryt")
+    driver.send("selvmordsfare")
+    assert "113" in driver.text and "116 123" in driver.text

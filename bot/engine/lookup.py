@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.engine import content
 from bot.engine.context import Ctx
 from bot.engine.replies import Option, Reply
 from bot.knowledge.search import SearchHit
@@ -17,7 +18,7 @@ OPEN_TOKEN = "L"
 CODES = {"stages": "st", "sats_levels": "sl", "change_stages": "cs", "interventions": "iv", "traps": "tr",
          "elements": "el", "services": "sv", "resources": "rs", "research": "rf", "research_topics": "rt",
          "webinars": "wb", "chapters": "ch", "glossary": "gl", "core_questions": "cq", "screening_tools": "to",
-         "articles": "ar", "fidelity_items": "fi"}
+         "articles": "ar", "fidelity_items": "fi", "risks": "rk"}
 COLLECTION_OF = {code: name for name, code in CODES.items()}
 MAX_BUTTONS = 6
 
@@ -177,6 +178,8 @@ def entry_replies(ctx: Ctx, collection: str, item_id: str) -> list[Reply]:
     entry = ctx.kb.get(collection, item_id)
     if entry is None:
         return [Reply(text=ctx.ui("no_match", query=item_id[:40]))]
+    if collection == "risks":  # looking up an acute risk answers with what to do now
+        return content.crisis_block(ctx)
     lang = ctx.lang
     title = entry.title if isinstance(entry.title, str) else entry.title.get(lang)
     parts = []

@@ -41,12 +41,13 @@ from bot.textnorm import fold, normalise
 
 SEARCHABLE = ("stages", "sats_levels", "change_stages", "interventions", "traps", "elements", "services",
               "resources", "research", "research_topics", "webinars", "chapters", "glossary", "core_questions",
-              "screening_tools", "articles", "fidelity_items")
+              "screening_tools", "articles", "fidelity_items", "risks")
 KIND_OF = {"stages": "stage", "sats_levels": "sats_level", "change_stages": "change_stage",
            "interventions": "intervention", "traps": "trap", "elements": "element", "services": "service",
            "resources": "resource", "research": "research", "research_topics": "research_topic",
            "webinars": "webinar", "chapters": "chapter", "glossary": "glossary", "core_questions": "core_question",
-           "screening_tools": "screening_tool", "articles": "article", "fidelity_items": "fidelity_item"}
+           "screening_tools": "screening_tool", "articles": "article", "fidelity_items": "fidelity_item",
+           "risks": "risk"}
 
 NO_MATCH_SCORE = 55.0
 """Below this the best hit is not a good answer: say so and offer the closest topics."""
