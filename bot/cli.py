@@ -161,12 +161,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from bot.storage import Storage
 
     config = _config(args)
+    kb = _knowledge(args)
     storage = Storage(config.db_path)
     try:
-        stats = usage_stats(storage, _knowledge(args))
+        stats = usage_stats(storage, kb)
     finally:
         storage.close()
-    print(json.dumps(stats, ensure_ascii=False, indent=1) if args.json else format_stats(stats), end="" if not args.json else "\n")
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=1))
+    else:
+        print(format_stats(stats, kb, args.lang or "en"), end="")
     return 0
 
 

@@ -263,7 +263,7 @@ class BotService:
                 return [Reply(text=message)]
             from bot.stats import format_stats
 
-            return [Reply(title=ui("stats_title", lang), text=format_stats(self.stats()))]
+            return [Reply(title=ui("stats_title", lang), text=format_stats(self.stats(), self.kb, lang))]
         if command == "progress":
             return self.progress_replies(user_id, lang)
         return [Reply(text=ui("not_available", lang))]

@@ -97,34 +97,36 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{round(value * 100)}%"
 
 
-def format_stats(stats: dict[str, Any]) -> str:
-    """The statistics as plain text for an operator or an admin chat."""
+def format_stats(stats: dict[str, Any], kb: KnowledgeBase, lang: str = "en") -> str:
+    """The statistics as plain text for an operator or an admin chat, in ``lang``."""
     out: list[str] = []
+
+    def say(key: str, **values: Any) -> str:
+        return kb.ui(f"stats_{key}", lang, **values)
 
     def section(title: str, lines: list[str]) -> None:
         out.append(title)
-        out.extend(f"  {line}" for line in lines or ["(none)"])
+        out.extend(f"  {line}" for line in lines or [say("none")])
         out.append("")
 
     weeks = sorted(set(stats["assessments_per_week"]) | set(stats["practice_per_week"]))
-    section("Per week (assessments / practice attempts)",
+    section(say("per_week"),
             [f"{w}: {stats['assessments_per_week'].get(w, 0)} / {stats['practice_per_week'].get(w, 0)}" for w in weeks])
-    section("Assessments per stage", [f"{k}: {v}" for k, v in stats["assessments_per_stage"].items()])
-    out.append(f"Practice: {stats['practice_attempts']} attempts by {stats['practising_students']} students "
-               "(level = share with the right SATS level; interventions, traps = mean partial credit)")
+    section(say("per_stage"), [f"{k}: {v}" for k, v in stats["assessments_per_stage"].items()])
+    out.append(say("practice", attempts=stats["practice_attempts"], students=stats["practising_students"]))
     out.append("")
 
     def row(label: str, s: dict[str, Any]) -> str:
-        return (f"{label}: {s['attempts']} attempt{'' if s['attempts'] == 1 else 's'}, level {_pct(s['accuracy'])}, "
-                f"interventions {_pct(s['interventions'])}, traps {_pct(s['traps'])}")
+        return say("row", label=label, attempts=s["attempts"], level=_pct(s["accuracy"]),
+                   interventions=_pct(s["interventions"]), traps=_pct(s["traps"]))
 
-    section("Accuracy per stage", [row(k, v) for k, v in stats["accuracy_per_stage"].items()])
-    section("Accuracy per SATS level", [row(f"SATS {k}", v) for k, v in stats["accuracy_per_level"].items()])
-    section("Accuracy per case", [row(f"#{v['number']} {v['title']} (SATS {v['level']})", v)
-                                  for v in stats["accuracy_per_case"].values()])
-    section("Most confused levels (right → chosen)",
+    section(say("accuracy_stage"), [row(k, v) for k, v in stats["accuracy_per_stage"].items()])
+    section(say("accuracy_level"), [row(f"SATS {k}", v) for k, v in stats["accuracy_per_level"].items()])
+    section(say("accuracy_case"), [row(f"#{v['number']} {v['title']} (SATS {v['level']})", v)
+                                   for v in stats["accuracy_per_case"].values()])
+    section(say("confused"),
             [f"SATS {c['gold']} {c['gold_title']} → SATS {c['chosen']} {c['chosen_title']}: {c['count']}"
              for c in stats["confused_levels"]])
-    section("Searches without a good answer (nearest topic)",
+    section(say("searches"),
             [f"{m['title']} [{m['nearest']}]: {m['count']}" for m in stats["searches_without_good_answer"]])
     return "\n".join(out).rstrip() + "\n"

@@ -416,7 +416,7 @@ def test_usage_statistics_are_aggregates_only(make_service, kb, capsys, tmp_path
     assert misses and misses[0]["count"] == 1
     dumped = json.dumps(stats)
     assert "qwzx" not in dumped and "7001" not in dumped and "user" not in dumped.replace("users", "")
-    text = format_stats(stats)
+    text = format_stats(stats, kb, "en")
     for heading in ("Per week", "Accuracy per stage", "Accuracy per SATS level", "Accuracy per case",
                     "Most confused levels", "Searches without a good answer"):
         assert heading in text
