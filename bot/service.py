@@ -22,6 +22,7 @@ from bot.engine.runner import SENTINEL_ERROR, Engine, Outcome
 from bot.engine.state import Conversation, Profile
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.knowledge.search import SearchHit
+from bot.safety import screen
 from bot.storage import Storage
 
 log = logging.getLogger("iddt_bot.service")
@@ -42,15 +43,6 @@ def load_all(config: Config) -> tuple[KnowledgeBase, Flows]:
         raise KnowledgeError(problems)
     kb.index  # noqa: B018 - build the search index now, not on some user's first question
     return kb, flows
-
-
-def screen_text(text: str, lang: str) -> Any:
-    """The safety screen, or None when the safety module is not available."""
-    try:
-        from bot.safety import screen
-    except ImportError:  # pragma: no cover - the module is part of the package
-        return None
-    return screen(text, lang)
 
 
 @dataclass
@@ -111,13 +103,13 @@ class BotService:
         text = incoming.text
         flagged = False
         if text and incoming.button is None and not text.startswith("\x00"):
-            screening = screen_text(text, profile.lang)
-            flagged = screening is not None and bool(screening.pii)
-            if screening is not None and screening.crisis:
+            screening = screen(text, profile.lang)
+            flagged = bool(screening.pii)
+            if screening.crisis:
                 title, body = crisis_text(loaded.kb, profile.lang)
                 replies.append(Reply(title=title, text=body, urgent=True))
                 self.storage.record_event("crisis", ",".join(screening.crisis_kinds))
-            if screening is not None and screening.pii:
+            if screening.pii:
                 hard = [k for k in screening.pii if k != "name"]
                 kinds = ", ".join(loaded.kb.ui(f"pii_{k}", profile.lang) for k in screening.pii)
                 if hard:
@@ -195,8 +187,8 @@ class BotService:
                 self._invite_attempts[user_id] = self._invite_attempts.get(user_id, 0) + 1
         replies: list[Reply] = []
         if text and not text.startswith("\x00"):
-            screening = screen_text(text, lang)
-            if screening is not None and screening.crisis:
+            screening = screen(text, lang)
+            if screening.crisis:
                 title, body = crisis_text(self.kb, lang)
                 replies.append(Reply(title=title, text=body, urgent=True))
         log.info("access refused")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from bot.config import Config
 from bot.engine.replies import Incoming, Reply
+from bot.paths import conversations_dir, knowledge_dir
 from bot.service import BotService, load_all
 
 
@@ -25,6 +27,22 @@ def kb(loaded):
 @pytest.fixture(scope="session")
 def flows(loaded):
     return loaded[1]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A copy of the bundled knowledge that a test may break."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(knowledge_dir(), target)
+    return target
+
+
+@pytest.fixture
+def flows_folder(tmp_path: Path) -> Path:
+    """A copy of the bundled flows that a test may break."""
+    target = tmp_path / "conversations"
+    shutil.copytree(conversations_dir(), target)
+    return target
 
 
 @pytest.fixture

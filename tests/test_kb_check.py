@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-
-import pytest
 
 from bot.cli import main
 from bot.paths import knowledge_dir
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(knowledge_dir(), target)
-    return target
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -99,9 +89,8 @@ def test_decision_tree_dead_end_and_unreachable_question(folder, capsys):
     assert "sats_tree.questions[regular].yes.next: unknown question 'reducd' (did you mean 'reduced'?)" in out
 
 
-def test_unreachable_flow_step(tmp_path, capsys):
-    flows = tmp_path / "conversations"
-    shutil.copytree(Path(knowledge_dir()).parent / "conversations", flows)
+def test_unreachable_flow_step(flows_folder, capsys):
+    flows = flows_folder
     path = flows / "assessment.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("    next: co_mental\n", "    next: severity\n"), encoding="utf-8")
     code = main(["kb", "check", "--conversations", str(flows)])

@@ -24,20 +24,6 @@ CASE = "cases/04_tablets_for_peace.yaml"
 CASE_ID = "tablets_for_peace"
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(knowledge_dir(), target)
-    return target
-
-
-@pytest.fixture
-def flows_folder(tmp_path: Path) -> Path:
-    target = tmp_path / "conversations"
-    shutil.copytree(conversations_dir(), target)
-    return target
-
-
 def edit(path: Path, old: str, new: str) -> Path:
     text = path.read_text(encoding="utf-8")
     assert old in text, old
