@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import json
 import logging
 import os
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -94,13 +96,21 @@ def _round(value: float, digits: int = 3) -> float:
 
 
 def recording_request_class():
-    """A ``telegram.request.BaseRequest`` that records each call and answers with canned JSON."""
+    """A ``telegram.request.BaseRequest`` that records each call and answers as Telegram would.
+
+    A sent or edited message comes back whole, as from Telegram: sender, chat, text and the keyboard
+    that was sent, so decoding the answer costs what it costs in production. ``sent`` keeps each
+    call's (method, JSON parameters) for the simulated users to read between updates, outside the
+    timed part.
+    """
     from telegram.request import BaseRequest
+
+    bot_user = json.dumps(BOT_USER)
 
     class RecordingRequest(BaseRequest):
         def __init__(self) -> None:
             self.calls: Counter[str] = Counter()
-            self.listener = None
+            self.sent: list[tuple[str, dict[str, Any]]] = []
             self._message_id = 0
 
         async def initialize(self) -> None:
@@ -119,23 +129,39 @@ def recording_request_class():
             name = url.rsplit("/", 1)[-1]
             params = request_data.json_parameters if request_data is not None else {}
             self.calls[name] += 1
-            if self.listener is not None:
-                self.listener(name, params)
+            self.sent.append((name, params))
             if name == "getMe":
-                result: Any = BOT_USER
-            elif name in ("sendMessage", "editMessageText", "sendDocument"):
-                self._message_id += 1
-                chat_id = int(params.get("chat_id") or 0)
-                result = {"message_id": self._message_id, "date": int(time.time()),
-                          "chat": {"id": chat_id, "type": "private"}, "text": "…"}
+                return 200, b'{"ok":true,"result":%s}' % bot_user.encode()
+            if name not in ("sendMessage", "editMessageText", "sendDocument"):
+                return 200, b'{"ok":true,"result":true}'
+            self._message_id += 1
+            message_id = int(params.get("message_id") or self._message_id)
+            if name == "sendDocument":
+                content = f'"document":{{"file_id":"f{message_id}","file_unique_id":"u{message_id}"}}'
             else:
-                result = True
-            return 200, json.dumps({"ok": True, "result": result}).encode()
+                content = '"text":' + json.dumps(params.get("text", ""), ensure_ascii=False)
+            markup = params.get("reply_markup")
+            if markup:
+                content += ',"reply_markup":' + markup  # already JSON
+            chat = f'{{"id":{int(params.get("chat_id") or 0)},"type":"private","first_name":"Bench"}}'
+            result = f'{{"message_id":{message_id},"from":{bot_user},"chat":{chat},"date":{int(time.time())},{content}}}'
+            return 200, f'{{"ok":true,"result":{result}}}'.encode()
 
     return RecordingRequest
 
 
 # ---------------------------------------------------------------------------- simulated users
+
+
+def _as_received(params: dict[str, str], markup: dict[str, Any]) -> dict[str, Any]:
+    """The bot's message as Telegram puts it into a button press: plain text, a bold entity, the keyboard."""
+    text = html.unescape(re.sub(r"</?b>", "", params.get("text", "")))
+    message: dict[str, Any] = {"message_id": int(params.get("message_id") or 1), "from": BOT_USER,
+                               "chat": {"id": int(params["chat_id"]), "type": "private", "first_name": "Bench"},
+                               "date": int(time.time()), "text": text, "reply_markup": markup}
+    if params.get("text", "").startswith("<b>"):
+        message["entities"] = [{"type": "bold", "offset": 0, "length": max(1, params["text"].find("</b>") - 3)}]
+    return message
 
 
 class Users:
@@ -152,6 +178,7 @@ class Users:
         self.base_id = 10_000_000
         self.lang = {u: ("en" if self.rng.random() < EN_SHARE else "nb") for u in self.ids()}
         self.keyboard: dict[int, list[tuple[str, str]]] = {}
+        self.keyboard_message: dict[int, dict[str, Any]] = {}
         self.toggled: dict[int, str] = {}
         self.browse: dict[int, int] = {}
         self.started: set[int] = set()
@@ -163,13 +190,21 @@ class Users:
     def ids(self) -> list[int]:
         return [self.base_id + i for i in range(self.count)]
 
+    def read(self, sent: list[tuple[str, dict[str, str]]]) -> None:
+        """Take in what the bot sent since the last update (and forget it)."""
+        for method, params in sent:
+            self.on_call(method, params)
+        sent.clear()
+
     def on_call(self, method: str, params: dict[str, str]) -> None:
         """What the bot sent: remember the newest keyboard per chat; a summary document ends an assessment."""
         if method in ("sendMessage", "editMessageText") and params.get("reply_markup"):
             markup = json.loads(params["reply_markup"])
             buttons = [(b.get("callback_data"), b.get("text", "")) for row in markup.get("inline_keyboard", [])
                        for b in row]
-            self.keyboard[int(params["chat_id"])] = [(data, text) for data, text in buttons if data]
+            chat_id = int(params["chat_id"])
+            self.keyboard[chat_id] = [(data, text) for data, text in buttons if data]
+            self.keyboard_message[chat_id] = _as_received(params, markup)
         elif method == "sendDocument":
             self.documents += 1
             self.browse[int(params["chat_id"])] = self.rng.randint(*BROWSE_STEPS)
@@ -210,6 +245,8 @@ class Users:
         """The user's next action as a Bot API update (a dict, as Telegram would send it)."""
         self.update_id += 1
         buttons = self.keyboard.pop(user_id, None)
+        if not buttons:
+            self.keyboard_message.pop(user_id, None)
         roll = self.rng.random()
         browsing = self.browse.get(user_id, 0) > 0
         data = None
@@ -236,8 +273,7 @@ class Users:
         if data is not None:
             update = {"update_id": self.update_id, "callback_query": {
                 "id": str(self.update_id), "from": self._user(user_id), "chat_instance": str(user_id),
-                "data": data, "message": {"message_id": self.update_id - 1, "date": int(time.time()),
-                                          "chat": {"id": user_id, "type": "private"}, "text": "…"}}}
+                "data": data, "message": self.keyboard_message.pop(user_id)}}
         else:
             update = {"update_id": self.update_id, "message": self._message(user_id, text)}
         return update
@@ -309,26 +345,114 @@ def _echo_application(request: Any) -> Any:
     return app
 
 
-async def _drive(app: Any, next_update: Any, total: int, cpu: list[float]) -> list[float]:
-    """Feed ``total`` updates one after another; returns each update's processing time in seconds.
+BLOCK = 200
+"""Updates per turn: the bot takes a block, then the echo reference replays the same block."""
 
-    ``cpu[0]`` gets the CPU seconds of the whole loop (a figure that other load on the machine disturbs less).
+
+class EchoPartner:
+    """The echo reference in its own process on the same core, fed the bot's updates block by block.
+
+    Alternating in short blocks lets both see the same machine (on a shared VM the speed drifts by tens
+    of percent within a minute, so two runs one after the other compared different machines); a
+    process of its own keeps the echo's heap, allocator and garbage collector its own, as they would be
+    for a real echo bot. While one works, the other waits on the pipe.
+    """
+
+    def __init__(self) -> None:
+        command = [sys.executable, "-m", "benchmarks.run", "--worker", "echo"]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        env=_child_env(), cwd=str(ROOT))
+        self.times: list[float] = []
+        self.cpu = 0.0
+        self.ready = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the echo worker stopped ({self.process.wait()})")
+        return json.loads(line)
+
+    def _send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def replay(self, block: list[dict[str, Any]]) -> None:
+        for data in block:
+            self._send(json.dumps(data, ensure_ascii=False))
+        self._send("GO")
+        answer = self._read()
+        self.times += answer["times"]
+        self.cpu += answer["cpu"]
+
+    def finish(self) -> dict[str, Any]:
+        self._send("END")
+        figures = self._read()
+        self.process.wait(timeout=30)
+        return figures
+
+
+def echo_worker() -> None:
+    """The echo side of :class:`EchoPartner`: updates as JSON lines on stdin, "GO" to run them."""
+    from telegram import Update
+
+    _pin_one_core()
+    _quiet_logging()
+    request = recording_request_class()()
+    app = _echo_application(request)
+
+    async def serve() -> None:
+        await app.initialize()
+        print(json.dumps({"ready": True}), flush=True)
+        block: list[dict[str, Any]] = []
+        for line in sys.stdin:
+            line = line.strip()
+            if line == "END":
+                break
+            if line != "GO":
+                block.append(json.loads(line))
+                continue
+            times, cpu = [], 0.0
+            for data in block:
+                cpu_started, started = time.thread_time(), time.perf_counter()
+                await app.process_update(Update.de_json(data, app.bot))
+                times.append(time.perf_counter() - started)
+                cpu += time.thread_time() - cpu_started
+            block.clear()
+            request.sent.clear()
+            print(json.dumps({"times": times, "cpu": cpu}), flush=True)
+        await app.shutdown()
+        print(json.dumps({"echo_rss_mb": _rss_mb(), "echo_bot_api_calls": dict(request.calls)}), flush=True)
+
+    asyncio.run(serve())
+
+
+async def _drive(app: Any, echo: EchoPartner, next_update: Any, total: int) -> tuple[list[float], float]:
+    """Feed ``total`` updates to the bot and, after each block, the same block to the echo reference.
+
+    Returns the processing time (decoding plus ``process_update``) of each of the bot's updates and
+    the CPU seconds of those steps.
     """
     from telegram import Update
 
     await app.initialize()
     times: list[float] = []
-    cpu_started = time.process_time()
+    cpu = 0.0
     try:
-        for i in range(total):
-            data = next_update(i)
-            started = time.perf_counter()
-            await app.process_update(Update.de_json(data, app.bot))
-            times.append(time.perf_counter() - started)
+        for first in range(0, total, BLOCK):
+            block = []
+            for i in range(first, min(total, first + BLOCK)):
+                data = next_update(i)
+                block.append(data)
+                cpu_started, started = time.thread_time(), time.perf_counter()
+                await app.process_update(Update.de_json(data, app.bot))
+                times.append(time.perf_counter() - started)
+                cpu += time.thread_time() - cpu_started
+            echo.replay(block)
     finally:
-        cpu[0] = time.process_time() - cpu_started
         await app.shutdown()
-    return times
+    return times, cpu
 
 
 def _quiet_logging() -> None:
@@ -347,6 +471,15 @@ def _quiet_logging() -> None:
     setup_logging(TOKEN)
 
 
+def _as_in_production() -> None:
+    """What ``run_telegram`` does once the service is loaded (freeze the long-lived heap), if it does."""
+    try:
+        from bot.heap import freeze_long_lived
+    except ImportError:
+        return
+    freeze_long_lived()
+
+
 def _pin_one_core() -> int | None:
     if not hasattr(os, "sched_setaffinity"):
         return None
@@ -360,11 +493,11 @@ def _rss_mb() -> float:
     return _round(peak / 2**20 if sys.platform == "darwin" else peak / 1024, 1)
 
 
-def load_worker(users: int, rounds: int, seed: int, stream_path: Path) -> dict[str, Any]:
+def load_worker(users: int, rounds: int, seed: int) -> dict[str, Any]:
     """Run the update load in this process (a child) and return its figures.
 
-    Each update is also written to ``stream_path`` (one JSON line) for the echo reference; the
-    generation and the writing happen outside the timed part.
+    Every update goes to the bot and, right after (or right before), to the echo reference; the
+    simulated users react to the bot's replies only. Generating updates is not timed.
     """
     from bot.config import Config
     from bot.service import BotService
@@ -372,7 +505,7 @@ def load_worker(users: int, rounds: int, seed: int, stream_path: Path) -> dict[s
     core = _pin_one_core()
     _quiet_logging()
     request_class = recording_request_class()
-    with tempfile.TemporaryDirectory(prefix="iddt-bench-") as tmp, stream_path.open("w") as stream:
+    with tempfile.TemporaryDirectory(prefix="iddt-bench-") as tmp:
         config = Config.from_env(db_path=Path(tmp) / "bench.sqlite")
         service = BotService(config)
         try:
@@ -384,19 +517,21 @@ def load_worker(users: int, rounds: int, seed: int, stream_path: Path) -> dict[s
                 rng.shuffle(batch)
                 order += batch
             request = request_class()
-            request.listener = sim.on_call
             app, front_end = _build_real_application(service, request)
             rss_ready = _rss_mb()
+            _as_in_production()
+            echo = EchoPartner()
             kinds: list[str] = []
 
             def next_update(i: int) -> dict[str, Any]:
+                sim.read(request.sent)
                 update = sim.next_update(order[i])
                 kinds.append(sim.last_kind)
-                stream.write(json.dumps(update, ensure_ascii=False) + "\n")
                 return update
 
-            cpu = [0.0]
-            times = asyncio.run(_drive(app, next_update, len(order), cpu))
+            times, cpu = asyncio.run(_drive(app, echo, next_update, len(order)))
+            echo_figures = echo.finish()
+            echo_times, echo_cpu = echo.times, echo.cpu
             assessments = service.storage.count("assessments")
             db_bytes = sum(p.stat().st_size for p in Path(tmp).glob("bench.sqlite*"))
         finally:
@@ -411,34 +546,23 @@ def load_worker(users: int, rounds: int, seed: int, stream_path: Path) -> dict[s
         "updates": len(times),
         "update_mix": dict(sim.kinds),
         "bot_api_calls": dict(request.calls),
+        "echo_bot_api_calls": echo_figures["echo_bot_api_calls"],
+        "echo_rss_mb": echo_figures["echo_rss_mb"],
         "assessments_completed": assessments,
         "db_mb": _round(db_bytes / 2**20, 2),
         "updates_per_s": _round(len(times) / sum(times), 1),
-        "updates_per_cpu_s": _round(len(times) / cpu[0], 1),
+        "updates_per_cpu_s": _round(len(times) / cpu, 1),
+        "echo_updates_per_s": _round(len(echo_times) / sum(echo_times), 1),
+        "echo_updates_per_cpu_s": _round(len(echo_times) / echo_cpu, 1),
         "update_p50_ms": _round(percentile(times, 50) * 1000),
         "update_p99_ms": _round(percentile(times, 99) * 1000),
         "update_max_ms": _round(max(times) * 1000),
+        "echo_p50_ms": _round(percentile(echo_times, 50) * 1000),
         "by_kind_ms": {kind: {"n": len(values), "p50": _round(percentile(values, 50) * 1000),
                               "p99": _round(percentile(values, 99) * 1000)} for kind, values in by_kind.items()},
         "rss_mb": _rss_mb(),
         "rss_mb_ready": rss_ready,
     }
-
-
-def echo_worker(stream_path: Path) -> dict[str, Any]:
-    """Replay the recorded update stream through the same harness with a bare echo handler."""
-    core = _pin_one_core()
-    _quiet_logging()
-    with stream_path.open() as stream:
-        total = sum(1 for _ in stream)
-    with stream_path.open() as stream:
-        updates = (json.loads(line) for line in stream)
-        cpu = [0.0]
-        times = asyncio.run(_drive(_echo_application(recording_request_class()()), lambda i: next(updates),
-                                   total, cpu))
-    return {"core": core, "updates": len(times), "echo_updates_per_s": _round(len(times) / sum(times), 1),
-            "echo_updates_per_cpu_s": _round(len(times) / cpu[0], 1),
-            "echo_p50_ms": _round(percentile(times, 50) * 1000), "echo_rss_mb": _rss_mb()}
 
 
 def _child_env() -> dict[str, str]:
@@ -456,14 +580,8 @@ def _worker(*args: str) -> dict[str, Any]:
 
 
 def load_figures(users: int, rounds: int, seed: int) -> dict[str, Any]:
-    """The update load, then the echo reference on the same updates, each in a child process on one core."""
-    with tempfile.TemporaryDirectory(prefix="iddt-bench-stream-") as tmp:
-        stream = str(Path(tmp) / "updates.jsonl")
-        load = _worker("load", "--users", str(users), "--rounds", str(rounds), "--seed", str(seed),
-                       "--stream", stream)
-        echo = _worker("echo", "--stream", stream)
-    assert echo["updates"] == load["updates"]
-    return {**load, **{k: v for k, v in echo.items() if k not in ("core", "updates")}}
+    """The update load and the echo reference, side by side in one child process on one core."""
+    return _worker("load", "--users", str(users), "--rounds", str(rounds), "--seed", str(seed))
 
 
 # -------------------------------------------------------------------------------------- search
@@ -745,9 +863,10 @@ def run(quick: bool = False, seed: int = 1) -> dict[str, Any]:
         "echo_p50_ms": load["echo_p50_ms"],
         "assessments_completed": load["assessments_completed"],
         "bot_api_calls": load["bot_api_calls"],
+        "echo_bot_api_calls": load["echo_bot_api_calls"],
+        "echo_rss_mb": load["echo_rss_mb"],
         "db_mb": load["db_mb"],
         "rss_mb_ready": load["rss_mb_ready"],
-        "echo_rss_mb": load["echo_rss_mb"],
         "front_end": load["front_end"],
         "cpu_core": load["core"],
         "search_queries": len(queries),
@@ -799,16 +918,15 @@ def _cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (CI)")
     parser.add_argument("--worker", choices=["load", "echo"], help=argparse.SUPPRESS)
-    parser.add_argument("--stream", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--users", type=int, default=1000, help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=FULL[1], help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker == "load":
-        print(json.dumps(load_worker(args.users, args.rounds, args.seed, args.stream)))
+        print(json.dumps(load_worker(args.users, args.rounds, args.seed)))
         return 0
     if args.worker == "echo":
-        print(json.dumps(echo_worker(args.stream)))
+        echo_worker()
         return 0
     return main(quick=args.quick, as_json=args.json)
 

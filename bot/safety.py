@@ -466,6 +466,9 @@ def _compile_rules() -> tuple[tuple[str, bool, re.Pattern[str]], ...]:
 
 _ACUTE = _compile_rules()
 _TOPICS = tuple((kind, re.compile(p)) for kind, p in _TOPIC_RULES)
+_ANY_RULE = re.compile("|".join(f"(?:{p})" for p in (*(r[2] for r in _ACUTE_RULES), *(r[1] for r in _TOPIC_RULES))))
+"""Every acute and topic rule in one pattern: most messages ("ja", "motiverende intervju") match none,
+and one search rules that out for a tenth of the cost of running the rules one by one."""
 
 
 @dataclass
@@ -609,15 +612,17 @@ def screen(text: str, lang: str | None = None) -> Screening:
     always checked: staff mix them, and a missed crisis costs more than a few extra regex passes.
     """
     del lang
-    scan = _Scan(_normalise(text))
-    scan.run()
-    kinds = [k for k in CRISIS_KINDS if k in scan.crisis_kinds]
+    norm = _normalise(text)
+    scan = _Scan(norm) if _ANY_RULE.search(norm) else None
+    if scan is not None:
+        scan.run()
+    kinds = [k for k in CRISIS_KINDS if k in scan.crisis_kinds] if scan is not None else []
     found = {kind for _, _, kind in _identifier_spans(text)}
     pii = [k for k in PII_KINDS if k in found]
     return Screening(
         crisis=bool(kinds),
         crisis_kinds=kinds,
-        educational=scan.educational(),
+        educational=scan.educational() if scan is not None else False,
         pii=pii,
         name_hint="name" in found,
     )

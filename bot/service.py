@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bot import heap
 from bot.config import Config
 from bot.engine.content import crisis_text
 from bot.engine.flows import Flows, load_flows
@@ -97,8 +98,7 @@ class BotService:
         if not self.may_use(user_id):
             return self._gate(user_id, incoming, language_code)
         loaded = self._loaded
-        profile = self.storage.profile(user_id, self._default_lang(language_code))
-        conv = self.storage.conversation(user_id)
+        profile, conv = self.storage.load(user_id, self._default_lang(language_code))
         replies: list[Reply] = []
         text = incoming.text
         flagged = False
@@ -210,8 +210,7 @@ class BotService:
 
     def _error_replies(self, user_id: int, language_code: str | None) -> list[Reply]:
         try:
-            profile = self.storage.profile(user_id, self._default_lang(language_code))
-            conv = self.storage.conversation(user_id)
+            profile, conv = self.storage.load(user_id, self._default_lang(language_code))
             return self.engine.handle(profile, conv, Incoming(text=SENTINEL_ERROR)).replies
         except Exception:  # noqa: BLE001 - the last resort must not fail
             return [Reply(text=self.kb.ui("error", self._default_lang(language_code)))]
@@ -292,6 +291,7 @@ class BotService:
             return False, self.kb.ui("reload_refused", lang, count=len(exc.problems)) + "\n" + shown + more
         with self._lock:
             self._loaded = _Loaded(kb, flows, Engine(kb, flows))
+        heap.refreeze_after_reload()
         log.info("reloaded entries=%d", sum(kb.counts().values()))
         return True, kb.ui("reload_ok", lang, entries=sum(kb.counts().values()))
 

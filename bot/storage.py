@@ -22,6 +22,22 @@ from bot.engine.state import Conversation, Profile
 
 SCHEMA_VERSION = 1
 DAY = 86400
+LAST_SEEN_RESOLUTION = 3600.0
+"""Seconds: ``users.last_seen`` may lag this much. It only serves the retention purge, counted in days."""
+_LOAD = ("SELECT u.lang, u.privacy_seen, u.lang_chosen, u.store_free_text, u.term, u.active, u.last_seen, c.state"
+         " FROM (SELECT ? AS id) AS k LEFT JOIN users AS u ON u.id = k.id"
+         " LEFT JOIN conversations AS c ON c.user_id = k.id")
+
+
+KEEP_USERS = 5000
+"""Most users whose last committed state :class:`Storage` keeps in memory (the least recent go first)."""
+_UsersRow = tuple[tuple[str, int, int, int, str], int, float]
+
+
+def _user_fields(profile: Profile) -> tuple[str, int, int, int, str]:
+    """The users columns a step can change, as stored."""
+    return (profile.lang, int(profile.privacy_seen), int(profile.lang_chosen), int(profile.store_free_text),
+            profile.term)
 
 
 def now() -> float:
@@ -36,6 +52,11 @@ class Storage:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.db = sqlite_utils.Database(conn)
         self.lock = threading.RLock()
+        self._read: dict[int, _UsersRow] = {}
+        """users row as :meth:`load` found it (fields, active, last_seen), until the next :meth:`save`."""
+        self._kept: dict[int, tuple[Profile, Conversation, _UsersRow]] = {}
+        """What :meth:`save` just committed, handed back by the next :meth:`load` (see there)."""
+        self._data_version: int | None = None
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -75,29 +96,60 @@ class Storage:
 
     # ------------------------------------------------------------- users
     def profile(self, user_id: int, default_lang: str = "nb") -> Profile:
-        row = self.db.execute("SELECT lang, privacy_seen, lang_chosen, store_free_text, term FROM users WHERE id=?",
-                              [user_id]).fetchone()
-        if row is None:
-            return Profile(user_id=user_id, lang=default_lang)
-        return Profile(user_id, row[0], bool(row[1]), bool(row[2]), bool(row[3]), row[4] or "personen")
+        return self.load(user_id, default_lang)[0]
 
     def conversation(self, user_id: int) -> Conversation:
-        row = self.db.execute("SELECT state FROM conversations WHERE user_id=?", [user_id]).fetchone()
-        return Conversation.from_dict(json.loads(row[0])) if row else Conversation()
+        return self.load(user_id)[1]
+
+    def load(self, user_id: int, default_lang: str = "nb") -> tuple[Profile, Conversation]:
+        """The user's settings and conversation; remembers the users row for :meth:`save`.
+
+        The objects the last :meth:`save` committed are handed back without a query or JSON parsing —
+        taken out, so a step that fails before its save leaves nothing behind, and the next load reads
+        the database. Any commit by another connection (``iddt-bot data delete-user``, a second
+        process) changes ``PRAGMA data_version`` and drops them all.
+        """
+        with self.lock:
+            version = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._kept.clear()
+                self._data_version = version
+            kept = self._kept.pop(user_id, None)
+        if kept is not None:
+            self._read[user_id] = kept[2]
+            return kept[0], kept[1]
+        row = self.db.execute(_LOAD, [user_id]).fetchone()
+        if row[0] is None:
+            profile = Profile(user_id=user_id, lang=default_lang)
+            self._read.pop(user_id, None)
+        else:
+            profile = Profile(user_id, row[0], bool(row[1]), bool(row[2]), bool(row[3]), row[4] or "personen")
+            self._read[user_id] = (_user_fields(profile), row[5], row[6] or 0.0)
+        conv = Conversation.from_dict(json.loads(row[7])) if row[7] else Conversation()
+        return profile, conv
 
     def save(self, profile: Profile, conv: Conversation, events: list[dict[str, Any]] | None = None,
              assessment: dict[str, Any] | None = None) -> int | None:
-        """Persist a step atomically: the profile, the conversation, events and a finished assessment."""
+        """Persist a step atomically: the profile, the conversation, events and a finished assessment.
+
+        The users row is written only when a setting changed, the user was inactive, or its
+        ``last_seen`` is older than :data:`LAST_SEEN_RESOLUTION`: every page a commit touches is
+        written to the WAL, and this row rarely changes between two steps.
+        """
         ts = now()
         assessment_id = None
+        read = self._read.pop(profile.user_id, None)
+        fields = _user_fields(profile)
+        unchanged = read is not None and read[0] == fields and read[1] == 1 and ts - read[2] < LAST_SEEN_RESOLUTION
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, term, active, created, last_seen)"
-                " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET lang=excluded.lang,"
-                " privacy_seen=excluded.privacy_seen, lang_chosen=excluded.lang_chosen,"
-                " store_free_text=excluded.store_free_text, term=excluded.term, active=1, last_seen=excluded.last_seen",
-                [profile.user_id, profile.lang, int(profile.privacy_seen), int(profile.lang_chosen),
-                 int(profile.store_free_text), profile.term, ts, ts])
+            if not unchanged:
+                self.db.execute(
+                    "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, term, active, created,"
+                    " last_seen) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET lang=excluded.lang,"
+                    " privacy_seen=excluded.privacy_seen, lang_chosen=excluded.lang_chosen,"
+                    " store_free_text=excluded.store_free_text, term=excluded.term, active=1,"
+                    " last_seen=excluded.last_seen",
+                    [profile.user_id, *_user_fields(profile), ts, ts])
             self.db.execute(
                 "INSERT INTO conversations (user_id, state, updated) VALUES (?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET state=excluded.state, updated=excluded.updated",
@@ -111,7 +163,22 @@ class Storage:
                     [profile.user_id, ts, assessment.get("stage"), assessment.get("sats_level"),
                      json.dumps(assessment, ensure_ascii=False)])
                 assessment_id = cursor.lastrowid
+        with self.lock:
+            self._kept.pop(profile.user_id, None)  # re-inserted last: the oldest entries go first
+            self._kept[profile.user_id] = (profile, conv, (fields, 1, read[2] if unchanged and read else ts))
+            if len(self._kept) > KEEP_USERS:
+                del self._kept[next(iter(self._kept))]
         return assessment_id
+
+    def _forget(self, user_id: int | None = None) -> None:
+        """Drop kept state after this connection changed rows behind :meth:`save` (one user, or all)."""
+        with self.lock:
+            if user_id is None:
+                self._kept.clear()
+                self._read.clear()
+            else:
+                self._kept.pop(user_id, None)
+                self._read.pop(user_id, None)
 
     def is_invited(self, user_id: int) -> bool:
         """Whether the user has entered the invite code (kept until the user is deleted or purged)."""
@@ -127,6 +194,7 @@ class Storage:
                 [user_id, default_lang, ts, ts])
 
     def mark_inactive(self, user_id: int) -> None:
+        self._forget(user_id)
         with self.transaction():
             self.db.execute("UPDATE users SET active=0 WHERE id=?", [user_id])
 
@@ -160,6 +228,7 @@ class Storage:
     def delete_user(self, user_id: int) -> int:
         """Delete everything stored about one user; returns the number of rows removed."""
         removed = 0
+        self._forget(user_id)
         with self.transaction():
             for table, column in (("assessments", "user_id"), ("practice", "user_id"), ("free_texts", "user_id"),
                                   ("conversations", "user_id"), ("users", "id")):
@@ -182,6 +251,7 @@ class Storage:
         """Remove what is older than the retention limit; returns rows removed per table."""
         cutoff = (at if at is not None else now()) - retention_days * DAY
         counts = {}
+        self._forget()
         with self.transaction():
             for table, column in (("assessments", "created"), ("practice", "created"), ("free_texts", "ts"),
                                   ("events", "ts"), ("conversations", "updated")):

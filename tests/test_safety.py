@@ -12,6 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import safety
 from bot.safety import CRISIS_KINDS, PII_KINDS, Screening, redact, screen, valid_fnr
 
 CASES_FILE = Path(__file__).parent / "data" / "screen_cases.yaml"
@@ -114,6 +115,28 @@ def test_redact_removes_every_identifier(case: dict) -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if not c["pii"]], ids=lambda c: c["text"][:50])
 def test_redact_leaves_clean_text_alone(case: dict) -> None:
     assert redact(case["text"]) == case["text"]
+
+
+risk_words = st.sampled_from(["ta livet mitt", "overdose", "kutter meg", "drepe", "selvmord", "suicide",
+                              "kill myself", "pills", "i kveld", "now", "ikke", "tanker om", "tok en hel pakke"])
+
+
+@given(st.lists(st.one_of(risk_words, st.text(max_size=30)), max_size=8).map(" ".join))
+def test_the_one_pattern_shortcut_never_skips_a_rule_hit(text: str) -> None:
+    """screen() skips the rule-by-rule scan when the combined pattern finds nothing; that must be exact."""
+    norm = safety._normalise(text)
+    if safety._ANY_RULE.search(norm) is None:
+        scan = safety._Scan(norm)
+        scan.run()
+        assert not scan.crisis_kinds and not scan.mention_sentences
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["text"][:50] for c in CASES])
+def test_the_combined_pattern_sees_every_labelled_mention(case: dict) -> None:
+    norm = safety._normalise(case["text"])
+    scan = safety._Scan(norm)
+    scan.run()
+    assert bool(scan.mention_sentences) == (safety._ANY_RULE.search(norm) is not None)
 
 
 def test_lang_does_not_change_the_result() -> None:

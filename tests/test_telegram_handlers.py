@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from bot.channels import telegram_render as tr
 from bot.channels.telegram import (
@@ -434,13 +434,16 @@ async def test_admin_reload_and_non_admin_pass_through(service: BotService, bot)
 
 def test_keyboard_layout_and_callback_data():
     short = Reply(text="?", options=[Option("yes", "Ja"), Option("no", "Nei"), Option("u", "Vet ikke")], token="12")
-    rows = tr.keyboard(short).inline_keyboard
+    rows = tr.keyboard(short)["inline_keyboard"]
     assert [len(r) for r in rows] == [2, 1]
-    assert rows[0][0].callback_data == "12|yes"
+    assert rows[0][0]["callback_data"] == "12|yes"
     long = Reply(text="?", options=[Option("a", "Arbeid og aktivitet"), Option("b", "Bolig")], token="1")
-    assert [len(r) for r in tr.keyboard(long).inline_keyboard] == [1, 1]
+    assert [len(r) for r in tr.keyboard(long)["inline_keyboard"]] == [1, 1]
     multi = Reply(text="?", options=[Option("a", "A", selected=True), Option("done", "Ferdig")], multi=True, token="1")
-    assert [b.text for row in tr.keyboard(multi).inline_keyboard for b in row] == ["✓ A", "Ferdig"]
+    markup = tr.keyboard(multi)
+    assert [b["text"] for row in markup["inline_keyboard"] for b in row] == ["✓ A", "Ferdig"]
+    # The JSON is what python-telegram-bot's own InlineKeyboardMarkup would send.
+    assert InlineKeyboardMarkup.de_json(markup, None).to_dict() == markup
     with pytest.raises(ValueError):
         tr.callback_data("t" * 40, "k" * 24)
     assert tr.parse_callback("5|yes") == ("5", "yes") and tr.parse_callback("junk") == ("", "junk")

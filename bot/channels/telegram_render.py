@@ -9,8 +9,9 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import InputFile
 
 from bot.engine.replies import Document, Option, Reply
 
@@ -24,12 +25,16 @@ EMPTY_TEXT = "…"
 """Telegram rejects an empty message; a keyboard without text gets this placeholder."""
 
 
+Keyboard = dict[str, Any]
+"""An ``InlineKeyboardMarkup`` as the Bot API's JSON: ``{"inline_keyboard": [[{"text", "callback_data"}]]}``."""
+
+
 @dataclass(frozen=True)
 class Part:
     """One message to send: HTML text, and the keyboard when it is the reply's last part."""
 
     html: str
-    keyboard: InlineKeyboardMarkup | None = None
+    keyboard: Keyboard | None = None
 
 
 def utf16_len(text: str) -> int:
@@ -55,16 +60,14 @@ def button_label(option: Option, multi: bool) -> str:
     return f"{CHECK}{label}" if multi and option.selected else label
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """One button per row, or two when every label is short."""
+def keyboard(reply: Reply) -> Keyboard | None:
+    """One button per row, or two when every label is short; JSON, sent as is (see ``telegram_send``)."""
     if not reply.options:
         return None
-    buttons = [
-        InlineKeyboardButton(button_label(o, reply.multi), callback_data=callback_data(reply.token, o.key))
-        for o in reply.options
-    ]
-    per_row = 2 if all(len(b.text) <= SHORT_LABEL for b in buttons) else 1
-    return InlineKeyboardMarkup([buttons[i : i + per_row] for i in range(0, len(buttons), per_row)])
+    buttons = [{"text": button_label(o, reply.multi), "callback_data": callback_data(reply.token, o.key)}
+               for o in reply.options]
+    per_row = 2 if all(len(b["text"]) <= SHORT_LABEL for b in buttons) else 1
+    return {"inline_keyboard": [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]}
 
 
 def split_plain(text: str, limit: int, first_limit: int | None = None) -> list[str]:

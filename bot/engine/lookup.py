@@ -10,6 +10,7 @@ from typing import Any
 from bot.engine import content
 from bot.engine.context import Ctx
 from bot.engine.replies import Option, Reply
+from bot.knowledge.models import field_value
 from bot.knowledge.search import SearchHit
 from bot.textnorm import fold
 
@@ -184,15 +185,15 @@ def entry_replies(ctx: Ctx, collection: str, item_id: str) -> list[Reply]:
     title = entry.title if isinstance(entry.title, str) else entry.title.get(lang)
     parts = []
     for name in DETAIL_FIELDS:
-        value = _text(getattr(entry, name, None), lang)
+        value = _text(field_value(entry, name), lang)
         if value:
             parts.append(f"{ctx.ui('field_' + name)}: {value}" if name not in ("summary", "description", "definition", "body") else value)
     for name in ("picture", "find_out", "points", "reflection", "steps"):
-        values = getattr(entry, name, None) or []
+        values = field_value(entry, name) or []
         if values:
             parts.append(ctx.ui("field_" + name) + ":\n" + "\n".join(f"• {v.get(lang)}" for v in values))
     for name in ("url", "link"):
-        value = getattr(entry, name, None)
+        value = field_value(entry, name)
         if value:
             parts.append(value)
     if collection == "research":
@@ -208,7 +209,7 @@ RELATED_FIELDS = {"elements": "elements", "partners": "services", "resources": "
 def related_buttons(ctx: Ctx, collection: str, entry: Any) -> list[Option]:
     buttons: list[Option] = []
     for name, target in RELATED_FIELDS.items():
-        for ref in getattr(entry, name, None) or []:
+        for ref in field_value(entry, name) or []:
             if ctx.kb.get(target, ref) is not None and len(buttons) < MAX_BUTTONS:
                 buttons.append(open_button(ctx, target, ref))
     if collection == "stages":

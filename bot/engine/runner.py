@@ -66,6 +66,7 @@ class Engine:
     def __init__(self, kb: KnowledgeBase, flows: Flows) -> None:
         self.kb = kb
         self.flows = flows
+        self._option_cache: dict[tuple[int, str], list[tuple[str, str, list[str], OptionDef | None]]] = {}
 
     # ------------------------------------------------------------------ entry
     def handle(self, profile: Profile, conv: Conversation, incoming: Incoming) -> Outcome:
@@ -332,33 +333,44 @@ class Engine:
 
     def options(self, ctx: Ctx, step: Step) -> list[tuple[str, str, list[str], OptionDef | None]]:
         """(key, label, synonyms, definition) of the step's options, before selection marks."""
-        if step.kind == "decision_tree":
-            defs = self.flows.option_sets["yes_no_unsure"]
-            return [(d.key, d.label.get(ctx.lang), d.synonyms, d) for d in defs]
-        if isinstance(step.options, str):
-            defs = self.flows.option_sets[step.options]
-            found = [(d.key, d.label.get(ctx.lang), d.synonyms, d) for d in defs]
-        elif isinstance(step.options, list):
-            found = [(d.key, d.label.get(ctx.lang), d.synonyms, d) for d in step.options]
-        elif step.options_from in content.PROVIDERS:
+        if step.options_from in content.PROVIDERS and step.kind != "decision_tree":
             found = [(k, label, syn, None) for k, label, syn in content.PROVIDERS[step.options_from](ctx)]
         else:
-            found = [(e.id, e.title.get(ctx.lang), [*e.synonyms, e.title.nb, e.title.en], None)
-                     for e in self.kb.all(step.options_from or "")]
+            found = self._fixed_options(step, ctx.lang)
         if step.exclude:
             excluded = set(ctx.conv.answers.get(step.exclude) or [])
             found = [f for f in found if f[0] not in excluded]
+        return found
+
+    def _fixed_options(self, step: Step, lang: str) -> list[tuple[str, str, list[str], OptionDef | None]]:
+        """Options that depend only on the step and the language, built once per loaded knowledge.
+
+        A step is asked, answered and re-shown several times per update; the engine is rebuilt on
+        every reload, so this never outlives the knowledge it came from.
+        """
+        key = (id(step), lang)
+        found = self._option_cache.get(key)
+        if found is None:
+            if step.kind == "decision_tree":
+                defs: list[OptionDef] = self.flows.option_sets["yes_no_unsure"]
+            elif isinstance(step.options, str):
+                defs = self.flows.option_sets[step.options]
+            elif isinstance(step.options, list):
+                defs = step.options
+            else:
+                defs = []
+                found = [(e.id, e.title.get(lang), [*e.synonyms, e.title.nb, e.title.en], None)
+                         for e in self.kb.all(step.options_from or "")]
+            if found is None:
+                found = [(d.key, d.label.get(lang), d.synonyms, d) for d in defs]
+            self._option_cache[key] = found
         return found
 
     def prompt(self, ctx: Ctx) -> list[Reply]:
         conv = ctx.conv
         step = ctx.step
         token = str(conv.seq)
-        item_label = ""
-        items = ctx.items_of(step)
-        if step.for_each:
-            item_key = items[conv.pos.item] if conv.pos.item < len(items) else ""
-            item_label = self._item_title(ctx, step, item_key)
+        item_label = self._current_item_label(ctx, step)
         if step.kind == "decision_tree":
             question = {q.id: q for q in self.kb.sats_tree.questions}[conv.pos.node]
             head = step.text.get(ctx.lang).format(item=item_label) if step.text else item_label
@@ -367,9 +379,7 @@ class Engine:
                 body += "\n\n" + question.help.get(ctx.lang)
             options = [Option(k, label) for k, label, _, _ in self.options(ctx, step)]
             return [Reply(title=head, text=body, options=options, token=token)]
-        text = step.text.get(ctx.lang).format(item=item_label) if step.text else ""
-        if step.help is not None:
-            text += "\n\n" + step.help.get(ctx.lang)
+        text = self._question_text(step, ctx.lang, item_label)
         if step.kind == "multi_choice":
             return [self.multi_reply(ctx, step, token, text)]
         options = [Option(k, label) for k, label, _, _ in self.options(ctx, step)]
@@ -383,6 +393,19 @@ class Engine:
         options.append(Option(DONE_KEY, ctx.ui("done_button")))
         text = text + "\n\n" + ctx.ui("multi_hint")
         return Reply(text=text, options=options, multi=True, token=token, edit=edit)
+
+    @staticmethod
+    def _question_text(step: Step, lang: str, item_label: str) -> str:
+        text = step.text.get(lang).format(item=item_label) if step.text else ""
+        return text + "\n\n" + step.help.get(lang) if step.help is not None else text
+
+    def _current_item_label(self, ctx: Ctx, step: Step) -> str:
+        """The title of the item a repeated step is asking about now ("Alkohol"), else ""."""
+        if not step.for_each:
+            return ""
+        items = ctx.items_of(step)
+        item = ctx.conv.pos.item if ctx.conv.pos else 0
+        return self._item_title(ctx, step, items[item] if item < len(items) else "")
 
     def _item_title(self, ctx: Ctx, step: Step, item_key: str) -> str:
         source = ctx.flow.step(step.for_each)
@@ -453,7 +476,7 @@ class Engine:
             self.answer(ctx, out, [])
         else:
             conv.pending = [k for k in conv.pending if k != key] if key in conv.pending else [*conv.pending, key]
-            text = self.prompt(ctx)[0].text.rsplit("\n\n", 1)[0]
+            text = self._question_text(step, ctx.lang, self._current_item_label(ctx, step))
             out.replies.append(self.multi_reply(ctx, step, str(conv.seq), text, edit=True))
 
     def on_text(self, ctx: Ctx, out: Outcome, text: str) -> None:
@@ -524,7 +547,6 @@ class Engine:
         step = ctx.step
         pos = conv.pos
         items = ctx.items_of(step)
-        out.events.append({"kind": "answer", "step": step.id})
         if step.kind == "decision_tree":
             conv.answers.setdefault(step.id, {}).setdefault(items[pos.item], {})[pos.node] = value
             conv.history.append(Position(pos.step, pos.item, pos.node))

@@ -17,6 +17,12 @@ STAGE_IDS = ("engagement", "persuasion", "active_treatment", "relapse_prevention
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
 
 
+def field_value(entry: BaseModel, name: str, default: Any = None) -> Any:
+    """A field the entry's type may not have: read from the instance dict, skipping pydantic's
+    missing-attribute path (an exception per miss, and look-ups try a dozen optional fields)."""
+    return entry.__dict__.get(name, default)
+
+
 class Strict(BaseModel):
     """Base: unknown keys are errors (a trainer's typo must not vanish silently)."""
 
@@ -31,7 +37,9 @@ class Text(Strict):
 
     def get(self, lang: str) -> str:
         """The text in ``lang``, falling back to English then bokmål."""
-        return getattr(self, lang, None) or self.en or self.nb
+        if lang == "nb":
+            return self.nb
+        return self.en if lang == "en" else getattr(self, lang, None) or self.en or self.nb
 
 
 class Entry(Strict):

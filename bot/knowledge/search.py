@@ -37,6 +37,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.models import field_value
 from bot.textnorm import fold, normalise
 
 SEARCHABLE = ("stages", "sats_levels", "change_stages", "interventions", "traps", "elements", "services",
@@ -285,10 +286,10 @@ def _body_text(entry: Any) -> str:
 
 def _snippet(entry: Any, lang: str) -> str:
     for name in ("summary", "definition", "description", "contributes", "covers", "looks_like", "body", "question"):
-        value = getattr(entry, name, None)
+        value = field_value(entry, name)
         if value is not None and hasattr(value, "get"):
             return value.get(lang)[:200]
-    year = getattr(entry, "year", None)
+    year = field_value(entry, "year")
     return str(year) if year else ""
 
 
@@ -708,7 +709,7 @@ class SearchIndex:
         title = entry.title if isinstance(entry.title, str) else entry.title.get(lang)
         stages = self.stages[index]
         return SearchHit(KIND_OF[collection], entry.id, collection, title, max(0.0, min(score, 100.0)),
-                         stages[0] if len(stages) == 1 else None, list(getattr(entry, "tags", []) or []),
+                         stages[0] if len(stages) == 1 else None, list(field_value(entry, "tags") or []),
                          _snippet(entry, lang))
 
     def is_good(self, hits: list[SearchHit]) -> bool:
