@@ -472,12 +472,12 @@ def _quiet_logging() -> None:
 
 
 def _as_in_production() -> None:
-    """What ``run_telegram`` does once the service is loaded (freeze the long-lived heap), if it does."""
+    """What ``run_telegram`` does before it serves (warm lazy imports, freeze the heap), if it does."""
     try:
-        from bot.heap import freeze_long_lived
+        from bot.serving import settle_for_serving
     except ImportError:
         return
-    freeze_long_lived()
+    settle_for_serving()
 
 
 def _pin_one_core() -> int | None:
@@ -738,6 +738,8 @@ STARTUP_CODE = (
 TELEGRAM_EXTRA = (
     "from bot.channels.telegram import build_application\n"
     "build_application(service, '123456789:STARTUPstartupSTARTUPstartup_0', rate_limiter=False)\n"
+    "from bot.serving import settle_for_serving\n"
+    "settle_for_serving()\n"
 )
 
 

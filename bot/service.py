@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bot import heap
+from bot import serving
 from bot.config import Config
 from bot.engine.content import crisis_text
 from bot.engine.flows import Flows, load_flows
@@ -291,7 +291,7 @@ class BotService:
             return False, self.kb.ui("reload_refused", lang, count=len(exc.problems)) + "\n" + shown + more
         with self._lock:
             self._loaded = _Loaded(kb, flows, Engine(kb, flows))
-        heap.refreeze_after_reload()
+        serving.refreeze_after_reload()
         log.info("reloaded entries=%d", sum(kb.counts().values()))
         return True, kb.ui("reload_ok", lang, entries=sum(kb.counts().values()))
 

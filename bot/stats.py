@@ -1,7 +1,7 @@
 """Aggregated usage and practice statistics (``iddt-bot stats``, ``/stats``): counts only.
 
 Nothing here identifies a user: no user ids, no free text. Searches without a good answer are counted
-by the nearest knowledge entry (see ``lookup.search_miss_topic``), never by what was typed.
+by the nearest knowledge entry (see ``lookup.search_answer``), never by what was typed.
 """
 
 from __future__ import annotations

@@ -29,9 +29,17 @@ _LOAD = ("SELECT u.lang, u.privacy_seen, u.lang_chosen, u.store_free_text, u.ter
          " LEFT JOIN conversations AS c ON c.user_id = k.id")
 
 
+_state_json = json.JSONEncoder(separators=(",", ":")).encode
+"""Compact JSON for conversation state (one encoder: ``json.dumps`` with options builds one per call)."""
+KEEP_SECONDS = 3600.0
+"""Kept state older than this is read from the database again (retention runs in days)."""
 KEEP_USERS = 5000
 """Most users whose last committed state :class:`Storage` keeps in memory (the least recent go first)."""
 _UsersRow = tuple[tuple[str, int, int, int, str], int, float]
+
+
+class _Deleted(Exception):
+    """The user was deleted by another connection during the step: roll the step's writes back."""
 
 
 def _user_fields(profile: Profile) -> tuple[str, int, int, int, str]:
@@ -54,8 +62,9 @@ class Storage:
         self.lock = threading.RLock()
         self._read: dict[int, _UsersRow] = {}
         """users row as :meth:`load` found it (fields, active, last_seen), until the next :meth:`save`."""
-        self._kept: dict[int, tuple[Profile, Conversation, _UsersRow]] = {}
-        """What :meth:`save` just committed, handed back by the next :meth:`load` (see there)."""
+        self._kept: dict[int, tuple[Profile, Conversation, _UsersRow, float]] = {}
+        """What :meth:`save` just committed (and when), handed back by the next :meth:`load` (see there)."""
+        self._from_kept: set[int] = set()
         self._data_version: int | None = None
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -83,10 +92,14 @@ class Storage:
             db[table].create_index([column], if_not_exists=True)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic write: everything inside commits together or not at all."""
+    def transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+        """One atomic write: everything inside commits together or not at all.
+
+        ``BEGIN IMMEDIATE`` takes the write lock at once, so a transaction that reads first cannot
+        fail when another connection wrote meanwhile; one that writes first may use plain ``BEGIN``.
+        """
         with self.lock:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(begin)
             try:
                 yield
             except BaseException:
@@ -104,20 +117,18 @@ class Storage:
     def load(self, user_id: int, default_lang: str = "nb") -> tuple[Profile, Conversation]:
         """The user's settings and conversation; remembers the users row for :meth:`save`.
 
-        The objects the last :meth:`save` committed are handed back without a query or JSON parsing —
-        taken out, so a step that fails before its save leaves nothing behind, and the next load reads
-        the database. Any commit by another connection (``iddt-bot data delete-user``, a second
-        process) changes ``PRAGMA data_version`` and drops them all.
+        The objects the last :meth:`save` committed (within :data:`KEEP_SECONDS`) are handed back
+        without a query or JSON parsing — taken out, so a step that fails before its save leaves
+        nothing behind and the next load reads the database. :meth:`save` notices commits by other
+        connections (``iddt-bot data delete-user``) and then drops everything kept.
         """
         with self.lock:
-            version = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
-            if version != self._data_version:
-                self._kept.clear()
-                self._data_version = version
             kept = self._kept.pop(user_id, None)
-        if kept is not None:
+        if kept is not None and now() - kept[3] < KEEP_SECONDS:
             self._read[user_id] = kept[2]
+            self._from_kept.add(user_id)
             return kept[0], kept[1]
+        self._from_kept.discard(user_id)
         row = self.db.execute(_LOAD, [user_id]).fetchone()
         if row[0] is None:
             profile = Profile(user_id=user_id, lang=default_lang)
@@ -141,34 +152,64 @@ class Storage:
         read = self._read.pop(profile.user_id, None)
         fields = _user_fields(profile)
         unchanged = read is not None and read[0] == fields and read[1] == 1 and ts - read[2] < LAST_SEEN_RESOLUTION
-        with self.transaction():
-            if not unchanged:
+        from_kept = profile.user_id in self._from_kept
+        self._from_kept.discard(profile.user_id)
+        try:
+            with self.transaction("BEGIN"):  # the first statement writes: the lock is taken there
                 self.db.execute(
-                    "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, term, active, created,"
-                    " last_seen) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET lang=excluded.lang,"
-                    " privacy_seen=excluded.privacy_seen, lang_chosen=excluded.lang_chosen,"
-                    " store_free_text=excluded.store_free_text, term=excluded.term, active=1,"
-                    " last_seen=excluded.last_seen",
-                    [profile.user_id, *_user_fields(profile), ts, ts])
-            self.db.execute(
-                "INSERT INTO conversations (user_id, state, updated) VALUES (?, ?, ?)"
-                " ON CONFLICT(user_id) DO UPDATE SET state=excluded.state, updated=excluded.updated",
-                [profile.user_id, json.dumps(conv.to_dict(), separators=(",", ":")), ts])
-            for event in events or []:
-                name = event.get("name") or event.get("flow") or event.get("step") or event.get("stage") or ""
-                self.db.execute("INSERT INTO events (ts, kind, name) VALUES (?, ?, ?)", [ts, event["kind"], str(name)])
-            if assessment is not None:
-                cursor = self.db.execute(
-                    "INSERT INTO assessments (user_id, created, stage, sats_level, record) VALUES (?, ?, ?, ?, ?)",
-                    [profile.user_id, ts, assessment.get("stage"), assessment.get("sats_level"),
-                     json.dumps(assessment, ensure_ascii=False)])
-                assessment_id = cursor.lastrowid
+                    "INSERT INTO conversations (user_id, state, updated) VALUES (?, ?, ?)"
+                    " ON CONFLICT(user_id) DO UPDATE SET state=excluded.state, updated=excluded.updated",
+                    [profile.user_id, _state_json(conv.to_dict()), ts])
+                if self._others_wrote() and from_kept and not self._user_exists(profile.user_id):
+                    raise _Deleted  # by another process while this step ran on kept state: stay deleted
+                assessment_id = self._write_step(profile, unchanged, ts, events, assessment)
+        except _Deleted:
+            return None
         with self.lock:
             self._kept.pop(profile.user_id, None)  # re-inserted last: the oldest entries go first
-            self._kept[profile.user_id] = (profile, conv, (fields, 1, read[2] if unchanged and read else ts))
+            self._kept[profile.user_id] = (profile, conv, (fields, 1, read[2] if unchanged and read else ts), ts)
             if len(self._kept) > KEEP_USERS:
                 del self._kept[next(iter(self._kept))]
         return assessment_id
+
+    def _write_step(self, profile: Profile, unchanged: bool, ts: float, events: list[dict[str, Any]] | None,
+                    assessment: dict[str, Any] | None) -> int | None:
+        """The rest of :meth:`save`, inside its transaction; returns the new assessment's id."""
+        if not unchanged:
+            self.db.execute(
+                "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, term, active, created,"
+                " last_seen) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET lang=excluded.lang,"
+                " privacy_seen=excluded.privacy_seen, lang_chosen=excluded.lang_chosen,"
+                " store_free_text=excluded.store_free_text, term=excluded.term, active=1,"
+                " last_seen=excluded.last_seen",
+                [profile.user_id, *_user_fields(profile), ts, ts])
+        for event in events or []:
+            name = event.get("name") or event.get("flow") or event.get("step") or event.get("stage") or ""
+            self.db.execute("INSERT INTO events (ts, kind, name) VALUES (?, ?, ?)", [ts, event["kind"], str(name)])
+        if assessment is None:
+            return None
+        cursor = self.db.execute(
+            "INSERT INTO assessments (user_id, created, stage, sats_level, record) VALUES (?, ?, ?, ?, ?)",
+            [profile.user_id, ts, assessment.get("stage"), assessment.get("sats_level"),
+             json.dumps(assessment, ensure_ascii=False)])
+        return cursor.lastrowid
+
+    def _others_wrote(self) -> bool:
+        """Inside a write transaction: whether another connection committed since the last check.
+
+        If so, nothing kept is trusted any more. ``PRAGMA data_version`` is cheap here because the
+        transaction is already open.
+        """
+        version = self.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        if changed:
+            with self.lock:
+                self._kept.clear()
+        return changed
+
+    def _user_exists(self, user_id: int) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM users WHERE id=?", [user_id]).fetchone() is not None
 
     def _forget(self, user_id: int | None = None) -> None:
         """Drop kept state after this connection changed rows behind :meth:`save` (one user, or all)."""
@@ -176,9 +217,11 @@ class Storage:
             if user_id is None:
                 self._kept.clear()
                 self._read.clear()
+                self._from_kept.clear()
             else:
                 self._kept.pop(user_id, None)
                 self._read.pop(user_id, None)
+                self._from_kept.discard(user_id)
 
     def is_invited(self, user_id: int) -> bool:
         """Whether the user has entered the invite code (kept until the user is deleted or purged)."""

@@ -63,7 +63,7 @@ from telegram.request import BaseRequest
 from bot.channels.telegram_render import Part, document_file, merged, ordered, parse_callback, render
 from bot.channels.telegram_send import edit_text, send_text
 from bot.engine.replies import Incoming, Reply
-from bot.heap import freeze_long_lived
+from bot.serving import settle_for_serving
 
 log = logging.getLogger("bot.telegram")
 
@@ -624,7 +624,7 @@ def run_telegram(config: Any, service: Service | None = None) -> int:
             return 1
     try:
         app = build_application(service, token, base_url=getattr(config, "base_url", None) or None)
-        freeze_long_lived()
+        settle_for_serving()
         return asyncio.run(serve(app, config))
     except KeyboardInterrupt:
         return 0

@@ -38,14 +38,16 @@ class Part:
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    """Telegram counts UTF-16 units: one per character, two for those beyond the BMP (most emoji)."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 def callback_data(token: str | None, key: str) -> str:
     """``token|key``; the engine keeps both short, and Telegram drops a button over 64 bytes."""
     data = f"{token or ''}|{key}"
-    if len(data.encode("utf-8")) >= MAX_CALLBACK_BYTES:
-        raise ValueError(f"callback data of {len(data.encode('utf-8'))} bytes for option {key[:24]!r}")
+    size = len(data) if data.isascii() else len(data.encode("utf-8"))
+    if size >= MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data of {size} bytes for option {key[:24]!r}")
     return data
 
 

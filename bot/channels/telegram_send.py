@@ -21,8 +21,10 @@ from bot.channels.telegram_render import Part
 
 SEND_MESSAGE = "sendMessage"
 EDIT_MESSAGE_TEXT = "editMessageText"
-TEXT_OPTIONS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
-"""What the application's ``Defaults`` give PTB's own methods; ``do_api_request`` does not apply them."""
+TEXT_OPTIONS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": '{"is_disabled":true}'}
+"""What the application's ``Defaults`` give PTB's own methods; ``do_api_request`` does not apply them.
+
+The link-preview setting is given as the JSON string PTB would otherwise encode on every call."""
 
 # PTB suggests its typed method for an endpoint it knows; for these two we want the JSON on purpose.
 warnings.filterwarnings("ignore", message=rf"Please use 'Bot\.({SEND_MESSAGE}|{EDIT_MESSAGE_TEXT})'",

@@ -231,13 +231,28 @@ CLEAR_MATCH_SCORE = 75.0
 """Inside a flow, typed text that answers no option is looked up only when it matches this well."""
 
 
-def clear_match(ctx: Ctx, text: str) -> bool:
-    """Whether ``text`` is a question the knowledge answers clearly (used for free text inside a flow)."""
-    query = ctx.kb.index.analyse(text)
-    if query.kinds and not query.has_content and query.kinds[0] in ("trap", "intervention"):
-        return True
-    hits = ctx.kb.index.search(text, ctx.lang, 1)
-    return bool(hits) and hits[0].score >= CLEAR_MATCH_SCORE
+def _listing_query(ctx: Ctx, query: Any) -> bool:
+    """ "feller i overtalelsesfasen", "tiltak engasjement": asks for the list of a kind (at a stage)."""
+    return bool(query.kinds) and not query.has_content and query.kinds[0] in ("trap", "intervention")
+
+
+def _stage_list_replies(ctx: Ctx, query: Any) -> list[Reply]:
+    """The list for that stage, as /feller or /tiltak gives it."""
+    stage = ctx.kb.get("stages", query.stage).title.get(ctx.lang) if query.stage else ""
+    collection = "traps" if query.kinds[0] == "trap" else "interventions"
+    return _stage_list(ctx, stage, collection, f"{collection}_title")
+
+
+def clear_answer(ctx: Ctx, text: str) -> list[Reply] | None:
+    """Free text inside a flow: the answer when the knowledge answers it clearly, else None."""
+    index = ctx.kb.index
+    query = index.analyse(text)
+    if _listing_query(ctx, query):
+        return _stage_list_replies(ctx, query)
+    hits = index.search(text, ctx.lang, SEARCH_HITS)
+    if not hits or hits[0].score < CLEAR_MATCH_SCORE:
+        return None
+    return _hit_replies(ctx, hits)
 
 
 def _hit_button(ctx: Ctx, hit: SearchHit) -> Option:
@@ -247,33 +262,32 @@ def _hit_button(ctx: Ctx, hit: SearchHit) -> Option:
     return Option(open_key(hit.collection, hit.id), label)
 
 
-def search_replies(ctx: Ctx, text: str) -> list[Reply]:
-    """Free text outside a flow: the best matches, or a clear "no good match" with nearby topics."""
+SEARCH_HITS = 5
+
+
+def search_answer(ctx: Ctx, text: str) -> tuple[list[Reply], str | None]:
+    """Free text outside a flow: the best matches, or a clear "no good match" with nearby topics.
+
+    Second: when no good answer was found, the nearest entry ("collection:id", or "-") for the usage
+    statistics — never the query itself, statistics hold no free text. One search serves both.
+    """
     index = ctx.kb.index
     query = index.analyse(text)
-    if query.kinds and not query.has_content and query.kinds[0] in ("trap", "intervention"):
-        # "feller i overtalelsesfasen", "tiltak engasjement": the list for that stage, as /feller gives it
-        stage = ctx.kb.get("stages", query.stage).title.get(ctx.lang) if query.stage else ""
-        collection = "traps" if query.kinds[0] == "trap" else "interventions"
-        return _stage_list(ctx, stage, collection, f"{collection}_title")
-    hits: list[SearchHit] = index.search(text, ctx.lang, 5)
+    if _listing_query(ctx, query):
+        return _stage_list_replies(ctx, query), None
+    hits: list[SearchHit] = index.search(text, ctx.lang, SEARCH_HITS)
     if not index.is_good(hits):
         options = [_hit_button(ctx, h) for h in hits[:3]]
-        return [Reply(text=ctx.ui("search_no_good", query=text[:60]), options=options, token=OPEN_TOKEN)]
+        miss = f"{hits[0].collection}:{hits[0].id}" if hits else "-"
+        return [Reply(text=ctx.ui("search_no_good", query=text[:60]), options=options, token=OPEN_TOKEN)], miss
+    return _hit_replies(ctx, hits), None
+
+
+def _hit_replies(ctx: Ctx, hits: list[SearchHit]) -> list[Reply]:
+    """The top hit in full, and buttons to the other good ones."""
     top = hits[0]
     replies = entry_replies(ctx, top.collection, top.id)
     others = [_hit_button(ctx, h) for h in hits[1:] if h.score >= 60]
     if others:
         replies.append(Reply(text=ctx.ui("search_more"), options=others, token=OPEN_TOKEN))
     return replies
-
-
-def search_miss_topic(ctx: Ctx, text: str) -> str | None:
-    """For usage statistics when a search found no good answer: the nearest entry ("collection:id").
-
-    Never the query itself: statistics hold no free text.
-    """
-    hits = ctx.kb.index.search(text, ctx.lang, 1)
-    if ctx.kb.index.is_good(hits):
-        return None
-    return f"{hits[0].collection}:{hits[0].id}" if hits else "-"

@@ -58,6 +58,9 @@ LOOKUPS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
     "crisis": lambda ctx, args: content.crisis_block(ctx),
 }
 """Look-up commands: answered from the knowledge without leaving the current flow."""
+PURE_LOOKUPS = frozenset(LOOKUPS) - {"reflection", "case"}
+"""Look-ups whose answer depends only on the knowledge, the arguments and the language (not on the user)."""
+LOOKUP_CACHE_SIZE = 512
 
 SERVICE_COMMANDS = {"mine", "delete", "progress", "stats", "reload", "privacy", "storage_setting"}
 
@@ -67,6 +70,7 @@ class Engine:
         self.kb = kb
         self.flows = flows
         self._option_cache: dict[tuple[int, str], list[tuple[str, str, list[str], OptionDef | None]]] = {}
+        self._lookup_cache: dict[tuple[str, str, str], list[Reply]] = {}
 
     # ------------------------------------------------------------------ entry
     def handle(self, profile: Profile, conv: Conversation, incoming: Incoming) -> Outcome:
@@ -105,7 +109,7 @@ class Engine:
             out.command, out.args = command, args
             return
         if command in LOOKUPS:
-            self._lookup(ctx, out, LOOKUPS[command](ctx, args))
+            self._lookup(ctx, out, self._look_up(ctx, command, args))
             return
         handler = getattr(self, f"cmd_{command}", None) if command else None
         if handler is None:
@@ -211,6 +215,22 @@ class Engine:
         ctx.profile.lang_chosen = True
         out.replies.append(Reply(text=ctx.ui("language_set")))
         out.replies += self.current_prompt(ctx)
+
+    def _look_up(self, ctx: Ctx, command: str, args: str) -> list[Reply]:
+        """A look-up's replies; the pure ones are built once per loaded knowledge (replies are frozen).
+
+        "/tiltak overtalelse" renders dozens of entries, and the same few look-ups come again and
+        again; the engine is rebuilt on every reload, so an answer never outlives its knowledge.
+        """
+        if command not in PURE_LOOKUPS:
+            return LOOKUPS[command](ctx, args)
+        key = (command, args, ctx.lang)
+        replies = self._lookup_cache.get(key)
+        if replies is None:
+            if len(self._lookup_cache) >= LOOKUP_CACHE_SIZE:
+                self._lookup_cache.clear()
+            replies = self._lookup_cache[key] = LOOKUPS[command](ctx, args)
+        return list(replies)
 
     def _lookup(self, ctx: Ctx, out: Outcome, replies: list[Reply]) -> None:
         out.replies += replies
@@ -489,8 +509,8 @@ class Engine:
             if (asked or self._looks_like_case(text)) and self.describe(ctx, out, text, asked=asked):
                 return
             out.events.append({"kind": "search"})
-            out.replies += lookup.search_replies(ctx, text)
-            miss = lookup.search_miss_topic(ctx, text)
+            replies, miss = lookup.search_answer(ctx, text)
+            out.replies += replies
             if miss is not None:
                 out.events.append({"kind": "search_miss", "name": miss})
             return
@@ -526,9 +546,10 @@ class Engine:
         if command is not None:
             self.on_command(ctx, out, "/" + folded)
             return
-        if lookup.clear_match(ctx, text):  # a question typed mid-flow: answer it, then repeat the step
+        answer = lookup.clear_answer(ctx, text)
+        if answer is not None:  # a question typed mid-flow: answer it, then repeat the step
             out.events.append({"kind": "search"})
-            self._lookup(ctx, out, lookup.search_replies(ctx, text))
+            self._lookup(ctx, out, answer)
             return
         out.events.append({"kind": "reask"})
         listing = "\n".join(f"{i}. {label}" for i, (_, label, _, _) in enumerate(opts, 1))

@@ -38,7 +38,7 @@ class Conversation:
             "flow": self.flow,
             "pos": vars(self.pos) if self.pos is not None else None,
             "answers": self.answers,
-            "history": [vars(p) for p in self.history],
+            "history": [[p.step, p.item, p.node] for p in self.history],  # compact: it grows with every answer
             "pending": self.pending,
             "seq": self.seq,
             "data": self.data,
@@ -53,7 +53,7 @@ class Conversation:
             flow=raw.get("flow"),
             pos=Position(**pos) if pos else None,
             answers=dict(raw.get("answers") or {}),
-            history=[Position(**p) for p in raw.get("history") or []],
+            history=[Position(*p) if isinstance(p, list) else Position(**p) for p in raw.get("history") or []],
             pending=list(raw.get("pending") or []),
             seq=int(raw.get("seq") or 0),
             data=dict(raw.get("data") or {}),

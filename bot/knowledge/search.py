@@ -19,7 +19,7 @@ How a query is answered, in plain steps (every score can be explained from these
    entry matched through a name in the user's language ranks a little higher, and main entries
    (stages, elements, interventions, traps) win ties over chapters and single studies.
 6. **Judge.** Below :data:`NO_MATCH_SCORE` there is no good match; the chat then offers the closest
-   topics instead of an answer (``bot.engine.lookup.search_replies``).
+   topics instead of an answer (``bot.engine.lookup.search_answer``).
 
 Only entries sharing a word with the query are scored, through posting lists, so a query costs about
 the same on a knowledge base many times larger.
