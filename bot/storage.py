@@ -24,7 +24,8 @@ SCHEMA_VERSION = 1
 DAY = 86400
 LAST_SEEN_RESOLUTION = 3600.0
 """Seconds: ``users.last_seen`` may lag this much. It only serves the retention purge, counted in days."""
-_LOAD = ("SELECT u.lang, u.privacy_seen, u.lang_chosen, u.store_free_text, u.term, u.active, u.last_seen, c.state"
+_LOAD = ("SELECT u.lang, u.privacy_seen, u.lang_chosen, u.store_free_text, u.term, u.active, u.last_seen, c.state,"
+         " c.updated"
          " FROM (SELECT ? AS id) AS k LEFT JOIN users AS u ON u.id = k.id"
          " LEFT JOIN conversations AS c ON c.user_id = k.id")
 
@@ -36,6 +37,8 @@ KEEP_SECONDS = 3600.0
 KEEP_USERS = 5000
 """Most users whose last committed state :class:`Storage` keeps in memory (the least recent go first)."""
 _UsersRow = tuple[tuple[str, int, int, int, str], int, float]
+"""The users columns a step can change, ``active`` and ``last_seen``."""
+_Snapshot = tuple[_UsersRow | None, str | None, float]
 
 
 class _Deleted(Exception):
@@ -60,9 +63,9 @@ class Storage:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.db = sqlite_utils.Database(conn)
         self.lock = threading.RLock()
-        self._read: dict[int, _UsersRow] = {}
-        """users row as :meth:`load` found it (fields, active, last_seen), until the next :meth:`save`."""
-        self._kept: dict[int, tuple[Profile, Conversation, _UsersRow, float]] = {}
+        self._read: dict[int, _Snapshot] = {}
+        """What :meth:`load` found (users row, state JSON, its ``updated``), until the next :meth:`save`."""
+        self._kept: dict[int, tuple[Profile, Conversation, _Snapshot, float]] = {}
         """What :meth:`save` just committed (and when), handed back by the next :meth:`load` (see there)."""
         self._from_kept: set[int] = set()
         self._data_version: int | None = None
@@ -130,12 +133,13 @@ class Storage:
             return kept[0], kept[1]
         self._from_kept.discard(user_id)
         row = self.db.execute(_LOAD, [user_id]).fetchone()
+        users_row: _UsersRow | None = None
         if row[0] is None:
             profile = Profile(user_id=user_id, lang=default_lang)
-            self._read.pop(user_id, None)
         else:
             profile = Profile(user_id, row[0], bool(row[1]), bool(row[2]), bool(row[3]), row[4] or "personen")
-            self._read[user_id] = (_user_fields(profile), row[5], row[6] or 0.0)
+            users_row = (_user_fields(profile), row[5], row[6] or 0.0)
+        self._read[user_id] = (users_row, row[7], row[8] or 0.0)
         conv = Conversation.from_dict(json.loads(row[7])) if row[7] else Conversation()
         return profile, conv
 
@@ -143,39 +147,49 @@ class Storage:
              assessment: dict[str, Any] | None = None) -> int | None:
         """Persist a step atomically: the profile, the conversation, events and a finished assessment.
 
-        The users row is written only when a setting changed, the user was inactive, or its
-        ``last_seen`` is older than :data:`LAST_SEEN_RESOLUTION`: every page a commit touches is
-        written to the WAL, and this row rarely changes between two steps.
+        Only what changed is written: the users row when a setting changed, the user was inactive or
+        ``last_seen`` is older than :data:`LAST_SEEN_RESOLUTION`; the conversation when its state
+        changed (or its ``updated`` is that old). Every page a commit touches goes to the WAL, and a
+        look-up changes neither. A step that changed nothing and has no events commits nothing.
         """
         ts = now()
-        assessment_id = None
-        read = self._read.pop(profile.user_id, None)
+        user_id = profile.user_id
+        snapshot = self._read.pop(user_id, None)
+        from_kept = user_id in self._from_kept
+        self._from_kept.discard(user_id)
         fields = _user_fields(profile)
-        unchanged = read is not None and read[0] == fields and read[1] == 1 and ts - read[2] < LAST_SEEN_RESOLUTION
-        from_kept = profile.user_id in self._from_kept
-        self._from_kept.discard(profile.user_id)
-        try:
-            with self.transaction("BEGIN"):  # the first statement writes: the lock is taken there
-                self.db.execute(
-                    "INSERT INTO conversations (user_id, state, updated) VALUES (?, ?, ?)"
-                    " ON CONFLICT(user_id) DO UPDATE SET state=excluded.state, updated=excluded.updated",
-                    [profile.user_id, _state_json(conv.to_dict()), ts])
-                if self._others_wrote() and from_kept and not self._user_exists(profile.user_id):
-                    raise _Deleted  # by another process while this step ran on kept state: stay deleted
-                assessment_id = self._write_step(profile, unchanged, ts, events, assessment)
-        except _Deleted:
-            return None
+        state = _state_json(conv.to_dict())
+        row = snapshot[0] if snapshot else None
+        write_user = not (row is not None and row[0] == fields and row[1] == 1 and ts - row[2] < LAST_SEEN_RESOLUTION)
+        write_state = not (snapshot is not None and snapshot[1] == state and ts - snapshot[2] < LAST_SEEN_RESOLUTION)
+        assessment_id = None
+        if write_user or write_state or events or assessment is not None:
+            try:
+                with self.transaction("BEGIN"):  # every statement below writes: the lock is taken at the first
+                    assessment_id = self._write_step(profile, state if write_state else None, write_user, ts,
+                                                     events, assessment)
+                    if self._others_wrote() and from_kept and not self._user_exists(user_id):
+                        raise _Deleted  # by another process while this step ran on kept state: stay deleted
+            except _Deleted:
+                return None
+        kept_row = (fields, 1, ts) if write_user else row
+        kept = (kept_row, state, ts if write_state else snapshot[2])  # type: ignore[index]
         with self.lock:
-            self._kept.pop(profile.user_id, None)  # re-inserted last: the oldest entries go first
-            self._kept[profile.user_id] = (profile, conv, (fields, 1, read[2] if unchanged and read else ts), ts)
+            self._kept.pop(user_id, None)  # re-inserted last: the oldest entries go first
+            self._kept[user_id] = (profile, conv, kept, ts)
             if len(self._kept) > KEEP_USERS:
                 del self._kept[next(iter(self._kept))]
         return assessment_id
 
-    def _write_step(self, profile: Profile, unchanged: bool, ts: float, events: list[dict[str, Any]] | None,
-                    assessment: dict[str, Any] | None) -> int | None:
-        """The rest of :meth:`save`, inside its transaction; returns the new assessment's id."""
-        if not unchanged:
+    def _write_step(self, profile: Profile, state: str | None, write_user: bool, ts: float,
+                    events: list[dict[str, Any]] | None, assessment: dict[str, Any] | None) -> int | None:
+        """The writes of :meth:`save`, inside its transaction; returns the new assessment's id."""
+        if state is not None:
+            self.db.execute(
+                "INSERT INTO conversations (user_id, state, updated) VALUES (?, ?, ?)"
+                " ON CONFLICT(user_id) DO UPDATE SET state=excluded.state, updated=excluded.updated",
+                [profile.user_id, state, ts])
+        if write_user:
             self.db.execute(
                 "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, term, active, created,"
                 " last_seen) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET lang=excluded.lang,"

@@ -74,3 +74,16 @@ def test_old_histories_still_load(tmp_path: Path) -> None:
                         '"history":[{"step":"a","item":0,"node":null}],"seq":3}'])
     conv = Storage(tmp_path / "db.sqlite").load(7)[1]
     assert conv.history == [Position("a", 0, None)] and conv.seq == 3
+
+
+def test_a_step_that_changes_nothing_writes_nothing_but_its_events(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "db.sqlite")
+    _step(storage, 7, "a")
+    changes = storage.db.conn.total_changes
+    profile, conv = storage.load(7)
+    storage.save(profile, conv)  # a look-up: same settings, same state
+    assert storage.db.conn.total_changes == changes
+    profile, conv = storage.load(7)
+    storage.save(profile, conv, [{"kind": "search"}])
+    assert storage.db.conn.total_changes == changes + 1  # the event only
+    assert Storage(tmp_path / "db.sqlite").load(7)[1].answers == {"a": "yes"}
