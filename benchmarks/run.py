@@ -8,8 +8,9 @@ What is measured (see ``benchmarks/README.md`` for the goals and the figures fro
   SQLite persistence in a temporary file and a recording request class instead of the network.
   The users choose their next action from the keyboards the bot actually sent them. The load runs in
   a child process pinned to one CPU core, which also gives the memory figure (``rss_mb``).
-* **echo** — the same update stream replayed through the same harness with a bare echo handler: the
-  cost of python-telegram-bot itself, as a reference.
+* **echo** — the same updates through the same harness with a bare echo handler (the cost of
+  python-telegram-bot itself, as a reference), in its own process on the same core, taking turns
+  with the bot in blocks so both see the same machine (:class:`EchoPartner`).
 * **search** — ``kb.index.search`` on the real knowledge base with a few hundred varied queries, and
   again on a knowledge base grown 50 times by synthetic entries.
 * **start-up** — a fresh ``python`` process importing the service and loading the knowledge.
