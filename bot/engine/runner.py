@@ -371,20 +371,20 @@ class Engine:
         key = (id(step), lang)
         found = self._option_cache.get(key)
         if found is None:
-            if step.kind == "decision_tree":
-                defs: list[OptionDef] = self.flows.option_sets["yes_no_unsure"]
-            elif isinstance(step.options, str):
-                defs = self.flows.option_sets[step.options]
-            elif isinstance(step.options, list):
-                defs = step.options
-            else:
-                defs = []
-                found = [(e.id, e.title.get(lang), [*e.synonyms, e.title.nb, e.title.en], None)
-                         for e in self.kb.all(step.options_from or "")]
-            if found is None:
-                found = [(d.key, d.label.get(lang), d.synonyms, d) for d in defs]
-            self._option_cache[key] = found
+            found = self._option_cache[key] = self._build_options(step, lang)
         return found
+
+    def _build_options(self, step: Step, lang: str) -> list[tuple[str, str, list[str], OptionDef | None]]:
+        if step.kind == "decision_tree":
+            defs: list[OptionDef] = self.flows.option_sets["yes_no_unsure"]
+        elif isinstance(step.options, str):
+            defs = self.flows.option_sets[step.options]
+        elif isinstance(step.options, list):
+            defs = step.options
+        else:
+            return [(e.id, e.title.get(lang), [*e.synonyms, e.title.nb, e.title.en], None)
+                    for e in self.kb.all(step.options_from or "")]
+        return [(d.key, d.label.get(lang), d.synonyms, d) for d in defs]
 
     def prompt(self, ctx: Ctx) -> list[Reply]:
         conv = ctx.conv

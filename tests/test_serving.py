@@ -1,0 +1,32 @@
+"""The bot settles its process before serving: lazy imports warmed, the knowledge frozen, and a
+reload still lets the old knowledge go."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+
+from bot import serving
+from bot.engine.replies import Incoming
+
+
+def test_settling_warms_freezes_and_a_reload_frees_the_old_knowledge(make_service) -> None:
+    service = make_service()
+    thresholds = gc.get_threshold()
+    try:
+        serving.settle_for_serving()
+        assert "bot.engine.describe" in sys.modules  # no user's first case note waits for the import
+        assert gc.get_freeze_count() > 10_000  # the knowledge is out of the collector's way
+        assert gc.get_threshold() == serving.GC_THRESHOLDS
+        old = weakref.ref(service.kb)
+        ok, _ = service.reload()
+        assert ok and service.kb is not old()
+        gc.collect()
+        assert old() is None, "the knowledge replaced by a reload stayed frozen in memory"
+        replies = service.handle(5, Incoming(text="/start"))
+        assert replies and replies[0].text
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        serving._frozen = False
