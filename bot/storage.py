@@ -166,8 +166,8 @@ class Storage:
         if write_user or write_state or events or assessment is not None:
             try:
                 with self.transaction("BEGIN"):  # every statement below writes: the lock is taken at the first
-                    assessment_id = self._write_step(profile, state if write_state else None, write_user, ts,
-                                                     events, assessment)
+                    assessment_id = self._write_step(user_id, state if write_state else None,
+                                                     fields if write_user else None, ts, events, assessment)
                     if self._others_wrote() and from_kept and not self._user_exists(user_id):
                         raise _Deleted  # by another process while this step ran on kept state: stay deleted
             except _Deleted:
@@ -181,22 +181,22 @@ class Storage:
                 del self._kept[next(iter(self._kept))]
         return assessment_id
 
-    def _write_step(self, profile: Profile, state: str | None, write_user: bool, ts: float,
-                    events: list[dict[str, Any]] | None, assessment: dict[str, Any] | None) -> int | None:
-        """The writes of :meth:`save`, inside its transaction; returns the new assessment's id."""
+    def _write_step(self, user_id: int, state: str | None, fields: tuple[str, int, int, int, str] | None,
+                    ts: float, events: list[dict[str, Any]] | None, assessment: dict[str, Any] | None) -> int | None:
+        """The writes of :meth:`save` (None: unchanged), inside its transaction; returns a new assessment's id."""
         if state is not None:
             self.db.execute(
                 "INSERT INTO conversations (user_id, state, updated) VALUES (?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET state=excluded.state, updated=excluded.updated",
-                [profile.user_id, state, ts])
-        if write_user:
+                [user_id, state, ts])
+        if fields is not None:
             self.db.execute(
                 "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, term, active, created,"
                 " last_seen) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET lang=excluded.lang,"
                 " privacy_seen=excluded.privacy_seen, lang_chosen=excluded.lang_chosen,"
                 " store_free_text=excluded.store_free_text, term=excluded.term, active=1,"
                 " last_seen=excluded.last_seen",
-                [profile.user_id, *_user_fields(profile), ts, ts])
+                [user_id, *fields, ts, ts])
         for event in events or []:
             name = event.get("name") or event.get("flow") or event.get("step") or event.get("stage") or ""
             self.db.execute("INSERT INTO events (ts, kind, name) VALUES (?, ?, ?)", [ts, event["kind"], str(name)])
@@ -204,7 +204,7 @@ class Storage:
             return None
         cursor = self.db.execute(
             "INSERT INTO assessments (user_id, created, stage, sats_level, record) VALUES (?, ?, ?, ?, ?)",
-            [profile.user_id, ts, assessment.get("stage"), assessment.get("sats_level"),
+            [user_id, ts, assessment.get("stage"), assessment.get("sats_level"),
              json.dumps(assessment, ensure_ascii=False)])
         return cursor.lastrowid
 
