@@ -457,19 +457,27 @@ async def _drive(app: Any, echo: EchoPartner, next_update: Any, total: int) -> t
 
 
 def _quiet_logging() -> None:
-    """Production-like logging (INFO, the token filter) into /dev/null, so its cost is counted."""
+    """Production's logging (``setup_logging``: INFO, its line format, the token filter) into /dev/null."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - lives as long as the process
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     try:
         from bot.channels.telegram import setup_logging
     except ImportError:
-        return
-    setup_logging(TOKEN)
+        setup_logging = None
+    if setup_logging is not None:
+        try:
+            setup_logging(TOKEN, stream=devnull)
+            return
+        except TypeError:  # an older bot: its setup_logging has no stream
+            pass
+    handler = logging.StreamHandler(devnull)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    if setup_logging is not None:
+        setup_logging(TOKEN)
 
 
 def _as_in_production() -> None:

@@ -101,14 +101,15 @@ class Storage:
         ``BEGIN IMMEDIATE`` takes the write lock at once, so a transaction that reads first cannot
         fail when another connection wrote meanwhile; one that writes first may use plain ``BEGIN``.
         """
+        conn = self.db.conn  # sqlite-utils' ``execute`` adds nothing to transaction control but its checks
         with self.lock:
-            self.db.execute(begin)
+            conn.execute(begin)
             try:
                 yield
             except BaseException:
-                self.db.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
-            self.db.execute("COMMIT")
+            conn.execute("COMMIT")
 
     # ------------------------------------------------------------- users
     def profile(self, user_id: int, default_lang: str = "nb") -> Profile:
@@ -132,7 +133,7 @@ class Storage:
             self._from_kept.add(user_id)
             return kept[0], kept[1]
         self._from_kept.discard(user_id)
-        row = self.db.execute(_LOAD, [user_id]).fetchone()
+        row = self.db.conn.execute(_LOAD, [user_id]).fetchone()
         users_row: _UsersRow | None = None
         if row[0] is None:
             profile = Profile(user_id=user_id, lang=default_lang)
@@ -184,13 +185,14 @@ class Storage:
     def _write_step(self, user_id: int, state: str | None, fields: tuple[str, int, int, int, str] | None,
                     ts: float, events: list[dict[str, Any]] | None, assessment: dict[str, Any] | None) -> int | None:
         """The writes of :meth:`save` (None: unchanged), inside its transaction; returns a new assessment's id."""
+        execute = self.db.conn.execute  # inside the transaction: sqlite-utils' auto-commit check is moot
         if state is not None:
-            self.db.execute(
+            execute(
                 "INSERT INTO conversations (user_id, state, updated) VALUES (?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET state=excluded.state, updated=excluded.updated",
                 [user_id, state, ts])
         if fields is not None:
-            self.db.execute(
+            execute(
                 "INSERT INTO users (id, lang, privacy_seen, lang_chosen, store_free_text, term, active, created,"
                 " last_seen) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET lang=excluded.lang,"
                 " privacy_seen=excluded.privacy_seen, lang_chosen=excluded.lang_chosen,"
@@ -199,10 +201,10 @@ class Storage:
                 [user_id, *fields, ts, ts])
         for event in events or []:
             name = event.get("name") or event.get("flow") or event.get("step") or event.get("stage") or ""
-            self.db.execute("INSERT INTO events (ts, kind, name) VALUES (?, ?, ?)", [ts, event["kind"], str(name)])
+            execute("INSERT INTO events (ts, kind, name) VALUES (?, ?, ?)", [ts, event["kind"], str(name)])
         if assessment is None:
             return None
-        cursor = self.db.execute(
+        cursor = execute(
             "INSERT INTO assessments (user_id, created, stage, sats_level, record) VALUES (?, ?, ?, ?, ?)",
             [user_id, ts, assessment.get("stage"), assessment.get("sats_level"),
              json.dumps(assessment, ensure_ascii=False)])

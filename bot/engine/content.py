@@ -23,6 +23,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 CONTENT: dict[str, ContentBlock] = {}
 PROVIDERS: dict[str, OptionProvider] = {}
 PRESELECT: dict[str, Preselection] = {}
+PURE_PROVIDERS: set[str] = set()
+"""Providers whose options depend only on the knowledge, the language and the item being asked about:
+the engine builds them once per loaded knowledge (a step's options are read several times per update)."""
 CONDITIONS: dict[str, Condition] = {}
 
 
@@ -39,7 +42,10 @@ def content(name: str) -> Callable[[ContentBlock], ContentBlock]:
     return _registrar(CONTENT, flow_names.CONTENT_BLOCKS, name)
 
 
-def provider(name: str) -> Callable[[OptionProvider], OptionProvider]:
+def provider(name: str, pure: bool = False) -> Callable[[OptionProvider], OptionProvider]:
+    """Register an option provider; ``pure`` when it reads nothing of the user but the current item."""
+    if pure:
+        PURE_PROVIDERS.add(name)
     return _registrar(PROVIDERS, flow_names.OPTION_PROVIDERS, name)
 
 
@@ -84,7 +90,7 @@ def crisis_block(ctx: Ctx) -> list[Reply]:
     return [Reply(title=title, text=body, urgent=True)]
 
 
-@provider("element_partners")
+@provider("element_partners", pure=True)
 def element_partners(ctx: Ctx) -> list[tuple[str, str, list[str]]]:
     """Partner services for the focus element being asked about (typical partners first)."""
     element = ctx.kb.get("elements", ctx.item_key())

@@ -69,7 +69,7 @@ class Engine:
     def __init__(self, kb: KnowledgeBase, flows: Flows) -> None:
         self.kb = kb
         self.flows = flows
-        self._option_cache: dict[tuple[int, str], list[tuple[str, str, list[str], OptionDef | None]]] = {}
+        self._option_cache: dict[tuple[Any, ...], list[tuple[str, str, list[str], OptionDef | None]]] = {}
         self._lookup_cache: dict[tuple[str, str, str], list[Reply]] = {}
 
     # ------------------------------------------------------------------ entry
@@ -354,12 +354,22 @@ class Engine:
     def options(self, ctx: Ctx, step: Step) -> list[tuple[str, str, list[str], OptionDef | None]]:
         """(key, label, synonyms, definition) of the step's options, before selection marks."""
         if step.options_from in content.PROVIDERS and step.kind != "decision_tree":
-            found = [(k, label, syn, None) for k, label, syn in content.PROVIDERS[step.options_from](ctx)]
+            found = self._provided_options(ctx, step, step.options_from)
         else:
             found = self._fixed_options(step, ctx.lang)
         if step.exclude:
             excluded = set(ctx.conv.answers.get(step.exclude) or [])
             found = [f for f in found if f[0] not in excluded]
+        return found
+
+    def _provided_options(self, ctx: Ctx, step: Step, name: str) -> list[tuple[str, str, list[str], OptionDef | None]]:
+        """A provider's options; a pure one's kept per step, language and item (see ``content.PURE_PROVIDERS``)."""
+        key = (id(step), ctx.lang, ctx.item_key()) if name in content.PURE_PROVIDERS else None
+        found = self._option_cache.get(key) if key is not None else None
+        if found is None:
+            found = [(k, label, syn, None) for k, label, syn in content.PROVIDERS[name](ctx)]
+            if key is not None:
+                self._option_cache[key] = found
         return found
 
     def _fixed_options(self, step: Step, lang: str) -> list[tuple[str, str, list[str], OptionDef | None]]:

@@ -145,7 +145,7 @@ def research_lines(ctx: Ctx, interventions, focus: list[str]) -> list[str]:
                 topics.append(tid)
     lines = []
     for tid in topics:
-        items = sorted((r for r in ctx.kb.all("research") if r.topic == tid), key=lambda r: -r.year)
+        items = ctx.kb.research_by_topic.get(tid)
         if items:
             item = items[0]
             lines.append(f"{item.title} ({item.year}) – {item.link}")

@@ -79,15 +79,37 @@ class KnowledgeBase:
     def stage_of_level(self, level: int) -> Stage:
         return self.items["stages"][self.levels[level].stage]
 
+    @cached_property
+    def _by_stage(self) -> dict[str, dict[str, list[Any]]]:
+        """collection → stage id → its entries (interventions in priority order), grouped once per load."""
+        groups: dict[str, dict[str, list[Any]]] = {}
+        for collection in ("interventions", "traps", "elements"):
+            entries = self.all(collection)
+            if collection == "interventions":
+                entries.sort(key=lambda i: i.priority)
+            per_stage: dict[str, list[Any]] = {}
+            groups[collection] = per_stage
+            for entry in entries:
+                for stage_id in entry.stages:
+                    per_stage.setdefault(stage_id, []).append(entry)
+        return groups
+
     def interventions_for(self, stage_id: str) -> list[Intervention]:
-        found = [i for i in self.all("interventions") if stage_id in i.stages]
-        return sorted(found, key=lambda i: i.priority)
+        return list(self._by_stage["interventions"].get(stage_id, ()))
 
     def traps_for(self, stage_id: str) -> list[Trap]:
-        return [t for t in self.all("traps") if stage_id in t.stages]
+        return list(self._by_stage["traps"].get(stage_id, ()))
 
     def elements_for(self, stage_id: str) -> list[Element]:
-        return [e for e in self.all("elements") if stage_id in e.stages]
+        return list(self._by_stage["elements"].get(stage_id, ()))
+
+    @cached_property
+    def research_by_topic(self) -> dict[str, list[Any]]:
+        """Research topic id → its research entries, newest first."""
+        topics: dict[str, list[Any]] = {}
+        for item in sorted(self.all("research"), key=lambda r: -r.year):
+            topics.setdefault(item.topic, []).append(item)
+        return topics
 
     def cases_at(self, level: int) -> list[Case]:
         return [c for c in self.all("cases") if c.sats_level == level]
