@@ -96,6 +96,10 @@ def _round(value: float, digits: int = 3) -> float:
 # --------------------------------------------------------------------------- Bot API stand-in
 
 
+METHOD_NAMES = {name.lower(): name for name in (
+    "getMe", "sendMessage", "editMessageText", "sendDocument", "answerCallbackQuery", "setMyCommands")}
+
+
 def recording_request_class():
     """A ``telegram.request.BaseRequest`` that records each call and answers as Telegram would.
 
@@ -128,6 +132,7 @@ def recording_request_class():
                              read_timeout: Any = None, write_timeout: Any = None,
                              connect_timeout: Any = None, pool_timeout: Any = None) -> tuple[int, bytes]:
             name = url.rsplit("/", 1)[-1]
+            name = METHOD_NAMES.get(name.lower(), name)  # Telegram reads method names case-insensitively
             params = request_data.json_parameters if request_data is not None else {}
             self.calls[name] += 1
             self.sent.append((name, params))

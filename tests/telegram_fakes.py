@@ -23,6 +23,10 @@ from bot.engine.replies import DONE_KEY
 from tests.botapi_server import BOT_USER, ApiError, check_markup, message_text
 
 TOKEN = "123456:TEST-token-abc"
+METHODS = {name.lower(): name for name in (
+    "getMe", "getUpdates", "deleteWebhook", "sendMessage", "editMessageText", "sendDocument",
+    "answerCallbackQuery", "answerInlineQuery", "setMyCommands", "getMyCommands", "sendChatAction")}
+"""Telegram reads method names case-insensitively; calls are recorded under the documented spelling."""
 
 
 @dataclass
@@ -62,6 +66,7 @@ class RecordingRequest(BaseRequest):
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         api = url.rsplit("/", 1)[-1]
+        api = METHODS.get(api.lower(), api)
         params = dict(request_data.parameters) if request_data else {}
         files = {}
         if request_data and request_data.contains_files:

@@ -61,7 +61,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.channels.telegram_render import Part, document_file, merged, ordered, parse_callback, render
-from bot.channels.telegram_send import edit_text, send_text
+from bot.channels.telegram_send import answer_callback, edit_text, send_text
 from bot.engine.replies import Incoming, Reply
 from bot.serving import settle_for_serving
 
@@ -344,7 +344,7 @@ class TelegramFrontEnd:
                 )
             finally:
                 if query is not None:
-                    await self._answer(query)
+                    await self._answer(context.bot, query.id)
             await self.deliver(update, context, replies)
         except Forbidden:
             log.info("user blocked the bot; marked inactive")
@@ -352,9 +352,9 @@ class TelegramFrontEnd:
         finally:
             _log_update(_update_kind(update), self._step(user.id), started)
 
-    async def _answer(self, query: Any) -> None:
+    async def _answer(self, bot: Any, query_id: str) -> None:
         try:
-            await self.call(query.answer)
+            await self.call(answer_callback, bot, query_id)
         except TelegramError as exc:  # e.g. "query is too old": the reply still goes out
             log.warning("answerCallbackQuery failed error=%s", type(exc).__name__)
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from telegram import InputFile
 
@@ -29,8 +28,7 @@ Keyboard = dict[str, Any]
 """An ``InlineKeyboardMarkup`` as the Bot API's JSON: ``{"inline_keyboard": [[{"text", "callback_data"}]]}``."""
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """One message to send: HTML text, and the keyboard when it is the reply's last part."""
 
     html: str

@@ -12,23 +12,21 @@ Telegram's errors into ``RetryAfter``, ``Forbidden``, ``BadRequest`` and ``Timed
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
-
-from telegram.warnings import PTBUserWarning
 
 from bot.channels.telegram_render import Part
 
-SEND_MESSAGE = "sendMessage"
-EDIT_MESSAGE_TEXT = "editMessageText"
+# The Bot API's method names are case-insensitive ("All methods in the Bot API are case-insensitive",
+# core.telegram.org/bots/api#making-requests). ``do_api_request`` warns when the name it is given is
+# also the name of one of PTB's typed methods ("sendMessage"), and raising and filtering that warning
+# on every message cost more than the rest of the call; the lower-case spelling is the same method.
+SEND_MESSAGE = "sendmessage"
+EDIT_MESSAGE_TEXT = "editmessagetext"
+ANSWER_CALLBACK_QUERY = "answercallbackquery"
 TEXT_OPTIONS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": '{"is_disabled":true}'}
 """What the application's ``Defaults`` give PTB's own methods; ``do_api_request`` does not apply them.
 
 The link-preview setting is given as the JSON string PTB would otherwise encode on every call."""
-
-# PTB suggests its typed method for an endpoint it knows; for these two we want the JSON on purpose.
-warnings.filterwarnings("ignore", message=rf"Please use 'Bot\.({SEND_MESSAGE}|{EDIT_MESSAGE_TEXT})'",
-                        category=PTBUserWarning)
 
 
 def _text_fields(part: Part) -> dict[str, Any]:
@@ -42,6 +40,11 @@ async def send_text(bot: Any, chat_id: int, part: Part) -> int | None:
     """Send one message; returns its id (what an edit needs later), or None if Telegram gave none."""
     result = await bot.do_api_request(SEND_MESSAGE, api_kwargs={"chat_id": chat_id, **_text_fields(part)})
     return result.get("message_id") if isinstance(result, dict) else None
+
+
+async def answer_callback(bot: Any, query_id: str) -> None:
+    """Stop the button's loading indicator (every press must be answered, even when nothing is shown)."""
+    await bot.do_api_request(ANSWER_CALLBACK_QUERY, api_kwargs={"callback_query_id": query_id})
 
 
 async def edit_text(bot: Any, chat_id: int, message_id: int, part: Part) -> None:

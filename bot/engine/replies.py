@@ -7,11 +7,14 @@ carry a short ``key`` that goes back to the engine as ``Incoming.button`` togeth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from typing import NamedTuple
+
+# Named tuples rather than frozen dataclasses: just as immutable, and several are built for every
+# update (a frozen dataclass's __init__ costs three times as much).
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     key: str
     """Short ASCII (an option key, or ``o:<code>:<id>`` to open an entry); with the token it must fit
     Telegram's 64-byte callback data, which the front end checks."""
@@ -19,17 +22,15 @@ class Option:
     selected: bool = False
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     filename: str
     content: str
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     text: str
     title: str | None = None
-    options: list[Option] = field(default_factory=list)
+    options: Sequence[Option] = ()
     multi: bool = False
     """A multi-select step: buttons toggle a ✓ and a "done" option finishes."""
     token: str | None = None
@@ -41,8 +42,7 @@ class Reply:
     """A crisis answer: the front end must send it first and never drop it."""
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(NamedTuple):
     """One user action: typed text (a command is text starting with '/') or a button press."""
 
     text: str | None = None
