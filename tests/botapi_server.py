@@ -165,6 +165,11 @@ def _params(content_type: str, body: bytes) -> dict[str, Any]:
             raw[name] = {"filename": filename, "content": payload} if filename else payload.decode("utf-8")
     elif body:
         raw = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    return decode_params(raw)
+
+
+def decode_params(raw: dict[str, Any]) -> dict[str, Any]:
+    """Form values as the Bot API reads them: JSON fields parsed, numeric ids as integers."""
     params: dict[str, Any] = {}
     for key, value in raw.items():
         if key in JSON_FIELDS and isinstance(value, str):

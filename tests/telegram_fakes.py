@@ -20,7 +20,7 @@ from typing import Any
 from telegram.request import BaseRequest, RequestData
 
 from bot.engine.replies import DONE_KEY
-from tests.botapi_server import BOT_USER, ApiError, check_markup, message_text
+from tests.botapi_server import BOT_USER, ApiError, check_markup, decode_params, message_text
 
 TOKEN = "123456:TEST-token-abc"
 METHODS = {name.lower(): name for name in (
@@ -67,7 +67,8 @@ class RecordingRequest(BaseRequest):
                          *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         api = url.rsplit("/", 1)[-1]
         api = METHODS.get(api.lower(), api)
-        params = dict(request_data.parameters) if request_data else {}
+        # What goes over the wire (every value a string), read back as the Bot API reads it.
+        params = decode_params(request_data.json_parameters) if request_data else {}
         files = {}
         if request_data and request_data.contains_files:
             files = {k: (v[0], v[1]) for k, v in (request_data.multipart_data or {}).items()}

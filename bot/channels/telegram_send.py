@@ -12,6 +12,7 @@ Telegram's errors into ``RetryAfter``, ``Forbidden``, ``BadRequest`` and ``Timed
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.channels.telegram_render import Part
@@ -26,19 +27,24 @@ ANSWER_CALLBACK_QUERY = "answercallbackquery"
 TEXT_OPTIONS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": '{"is_disabled":true}'}
 """What the application's ``Defaults`` give PTB's own methods; ``do_api_request`` does not apply them.
 
-The link-preview setting is given as the JSON string PTB would otherwise encode on every call."""
+Every value is given as the string that goes over the wire (Telegram reads form values as text):
+PTB leaves strings as they are but JSON-encodes anything else twice per call, and the keyboard is
+the largest part of a message."""
+
+
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _text_fields(part: Part) -> dict[str, Any]:
     fields = {"text": part.html, **TEXT_OPTIONS}
     if part.keyboard is not None:
-        fields["reply_markup"] = part.keyboard
+        fields["reply_markup"] = _to_json(part.keyboard)
     return fields
 
 
 async def send_text(bot: Any, chat_id: int, part: Part) -> int | None:
     """Send one message; returns its id (what an edit needs later), or None if Telegram gave none."""
-    result = await bot.do_api_request(SEND_MESSAGE, api_kwargs={"chat_id": chat_id, **_text_fields(part)})
+    result = await bot.do_api_request(SEND_MESSAGE, api_kwargs={"chat_id": str(chat_id), **_text_fields(part)})
     return result.get("message_id") if isinstance(result, dict) else None
 
 
@@ -50,4 +56,5 @@ async def answer_callback(bot: Any, query_id: str) -> None:
 async def edit_text(bot: Any, chat_id: int, message_id: int, part: Part) -> None:
     """Replace a message's text and keyboard (a multi-select ticking its boxes)."""
     await bot.do_api_request(EDIT_MESSAGE_TEXT,
-                             api_kwargs={"chat_id": chat_id, "message_id": message_id, **_text_fields(part)})
+                             api_kwargs={"chat_id": str(chat_id), "message_id": str(message_id),
+                                         **_text_fields(part)})
