@@ -61,7 +61,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.channels.telegram_render import Part, document_file, merged, ordered, parse_callback, render
-from bot.channels.telegram_send import answer_callback, edit_text, send_text
+from bot.channels.telegram_send import answer_callback, edit_text, send_document, send_text
 from bot.engine.replies import Incoming, Reply
 from bot.serving import settle_for_serving
 
@@ -391,7 +391,7 @@ class TelegramFrontEnd:
                 await flush()  # a crisis answer stands alone, first
             if reply.document is not None:
                 await flush()
-                await self.call(bot.send_document, chat_id, document_file(reply.document))
+                await self.call(send_document, bot, chat_id, document_file(reply.document))
         await flush()
 
     async def _edit(self, bot: Any, message: MaybeInaccessibleMessage, part: Part) -> bool:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from telegram import InputFile
+
 from bot.channels.telegram_render import Part
 
 # The Bot API's method names are case-insensitive ("All methods in the Bot API are case-insensitive",
@@ -24,6 +26,7 @@ from bot.channels.telegram_render import Part
 SEND_MESSAGE = "sendmessage"
 EDIT_MESSAGE_TEXT = "editmessagetext"
 ANSWER_CALLBACK_QUERY = "answercallbackquery"
+SEND_DOCUMENT = "senddocument"
 TEXT_OPTIONS: dict[str, Any] = {"parse_mode": "HTML", "link_preview_options": '{"is_disabled":true}'}
 """What the application's ``Defaults`` give PTB's own methods; ``do_api_request`` does not apply them.
 
@@ -58,3 +61,8 @@ async def edit_text(bot: Any, chat_id: int, message_id: int, part: Part) -> None
     await bot.do_api_request(EDIT_MESSAGE_TEXT,
                              api_kwargs={"chat_id": str(chat_id), "message_id": str(message_id),
                                          **_text_fields(part)})
+
+
+async def send_document(bot: Any, chat_id: int, document: InputFile) -> None:
+    """Send a file (the summary as a document); PTB uploads the ``InputFile`` as multipart form data."""
+    await bot.do_api_request(SEND_DOCUMENT, api_kwargs={"chat_id": str(chat_id), "document": document})
