@@ -229,11 +229,11 @@ class Users:
     def _press(self, user_id: int, buttons: list[tuple[str, str]]) -> str:
         data = [b for b, _ in buttons]
         keys = [b.partition("|")[2] for b in data]
-        token = data[0].partition("|")[0]
+        step = data[0].partition("|")[0].partition(".")[0]  # the token's step version (a tick changes the rest)
         if "done" in keys:  # a multi-select: pick one, then finish
-            if self.toggled.get(user_id) == token:
+            if self.toggled.get(user_id) == step:
                 return data[keys.index("done")]
-            self.toggled[user_id] = token
+            self.toggled[user_id] = step
             choices = [b for b, k in zip(data, keys, strict=True) if k not in ("done", "none")]
             return self.rng.choice(choices or data)
         return self.rng.choice(data)

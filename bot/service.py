@@ -129,7 +129,10 @@ class BotService:
         replies += outcome.replies
         if profile.store_free_text and text and not flagged and not text.startswith(("/", "\x00")):
             self.storage.save_free_text(user_id, text)
-        self.storage.save(outcome.profile, outcome.conv, outcome.events, outcome.assessment)
+        if outcome.durable or outcome.events or outcome.assessment is not None:
+            self.storage.save(outcome.profile, outcome.conv, outcome.events, outcome.assessment)
+        else:
+            self.storage.keep(outcome.profile, outcome.conv)
         if outcome.practice is not None:
             record = outcome.practice
             self.storage.save_practice(user_id, str(record["case_id"]), int(record["gold_level"]),

@@ -182,6 +182,23 @@ class Storage:
                 del self._kept[next(iter(self._kept))]
         return assessment_id
 
+    def keep(self, profile: Profile, conv: Conversation) -> None:
+        """Hold a step's state for the user's next step without writing it (see ``Outcome.durable``).
+
+        What the database holds stays the reference, so the next :meth:`save` writes everything
+        that changed since the last commit. Without a snapshot from :meth:`load` there is nothing
+        to compare with, and the step is saved instead.
+        """
+        user_id = profile.user_id
+        with self.lock:
+            snapshot = self._read.pop(user_id, None)
+            if snapshot is not None:
+                self._from_kept.discard(user_id)
+                self._kept.pop(user_id, None)
+                self._kept[user_id] = (profile, conv, snapshot, now())
+        if snapshot is None:
+            self.save(profile, conv)
+
     def _write_step(self, user_id: int, state: str | None, fields: tuple[str, int, int, int, str] | None,
                     ts: float, events: list[dict[str, Any]] | None, assessment: dict[str, Any] | None) -> int | None:
         """The writes of :meth:`save` (None: unchanged), inside its transaction; returns a new assessment's id."""

@@ -97,6 +97,11 @@ def driver(make_service) -> ChatDriver:
     return ChatDriver(make_service())
 
 
+def step_version(token: str | None) -> str:
+    """The step part of a reply's token (a multi-select adds its ticks after a dot)."""
+    return (token or "").partition(".")[0]
+
+
 def press_until_summary(service: BotService, user_id: int, replies: list[Reply]) -> list[Reply]:
     """Answer each question with its first option (one choice in a multi-select, then done) until the
     summary document arrives; the welcome menu's "assess" is taken when offered."""
@@ -109,8 +114,9 @@ def press_until_summary(service: BotService, user_id: int, replies: list[Reply])
         reply = asking[-1]
         keys = [o.key for o in reply.options]
         if reply.multi and "done" in keys:
-            key = "done" if toggled == reply.token else keys[0]
-            toggled = reply.token
+            step = step_version(reply.token)
+            key = "done" if toggled == step else keys[0]
+            toggled = step
         else:
             key = "assess" if "assess" in keys else keys[0]
         replies = service.handle(user_id, Incoming(button=key, token=reply.token))

@@ -52,10 +52,11 @@ class Writer:
         reply = asking[-1]
         keys = [o.key for o in reply.options]
         if reply.multi and "done" in keys:
-            if self.toggled.get(user_id) == reply.token:
+            step = (reply.token or "").partition(".")[0]  # ticking a box changes the rest of the token
+            if self.toggled.get(user_id) == step:
                 key = "done"
             else:
-                self.toggled[user_id] = reply.token
+                self.toggled[user_id] = step
                 key = self.rng.choice([k for k in keys if k not in ("done", "none")] or keys)
         else:
             key = next((k for k in keys if k in PREFERRED), None) or self.rng.choice(keys)

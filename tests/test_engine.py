@@ -164,3 +164,68 @@ def test_looking_up_an_acute_risk_answers_with_what_to_do_now(driver):
     driver.send("/avbryt")
     driver.send("selvmordsfare")
     assert "113" in driver.text and "116 123" in driver.text
+
+
+def _life_areas_question(driver):
+    start_assessment(driver)
+    for answer in ("ja", "ja", "moderat"):
+        driver.send(answer)
+    (question,) = [r for r in driver.last if r.multi]
+    return question
+
+
+def test_ticking_a_box_commits_nothing_the_buttons_carry_the_ticks(driver):
+    question = _life_areas_question(driver)
+    conn = driver.service.storage.db.conn
+    writes = conn.total_changes
+    driver.press("Bolig")
+    driver.press("Økonomi")
+    ticked = driver.last[0]
+    assert conn.total_changes == writes, "a ticked box was written to the database"
+    assert ticked.token.partition(".")[0] == question.token.partition(".")[0]
+    assert ticked.token != question.token  # the selection travels with the buttons
+    driver.press("Ferdig ✔")
+    assert conn.total_changes > writes
+    assert driver.service.storage.conversation(driver.user_id).answers["life_areas"] == ["housing", "finances"]
+
+
+def test_done_after_a_restart_answers_the_ticks_the_message_showed(make_service):
+    first = ChatDriver(make_service(), user_id=77)
+    _life_areas_question(first)
+    first.press("Bolig")
+    first.press("Arbeid")
+    on_screen = first.last[0]
+    first.service.close()  # killed before "done": the ticks were never written
+
+    second = ChatDriver(make_service(), user_id=77)
+    second.last = [on_screen]  # the message is still in the chat
+    second.press("Ferdig ✔")
+    assert "akutt fare" in second.text
+    answers = second.service.storage.conversation(77).answers
+    assert sorted(answers["life_areas"]) == sorted(o.key for o in on_screen.options if o.selected)
+    assert len(answers["life_areas"]) == 2
+
+
+def test_each_copy_of_a_multi_select_answers_its_own_ticks(driver):
+    _life_areas_question(driver)
+    driver.press("Bolig")
+    first_copy = driver.last[0]
+    driver.send("/ordliste ROP")  # a look-up repeats the question as a new message
+    (second_copy,) = [r for r in driver.last if r.multi]
+    driver.last = [second_copy]
+    driver.press("Økonomi")
+    driver.last = [first_copy]  # back to the older message, which shows only "Bolig"
+    driver.press("Ferdig ✔")
+    assert driver.service.storage.conversation(driver.user_id).answers["life_areas"] == ["housing"]
+
+
+def test_forged_selection_in_a_token_ticks_only_real_options(driver):
+    question = _life_areas_question(driver)
+    step = question.token.partition(".")[0]
+    for forged in ("zzzzzzzz", "not-base36!", ""):
+        driver.last = [question]
+        driver.service.handle(driver.user_id, Incoming(button="done", token=f"{step}.{forged}"))
+        stored = driver.service.storage.conversation(driver.user_id).answers.get("life_areas")
+        keys = {o.key for o in question.options}
+        assert stored is not None and set(stored) <= keys - {"done", "none"}
+        driver.send("/tilbake")

@@ -40,6 +40,33 @@ class Outcome:
     args: str = ""
     practice: dict[str, Any] | None = None
     """A finished practice attempt (case, gold and chosen level, scores) for the service to store."""
+    durable: bool = True
+    """False when the step changed only what the user's screen also holds (a ticked box of a
+    multi-select, carried by its buttons): the service keeps the state without a commit."""
+
+
+def selection_token(seq: str, keys: list[str], chosen: set[str]) -> str:
+    """``seq.mask``: the step version and, in base 36, which of ``keys`` are ticked.
+
+    Every button of a multi-select carries it, so a press says which ticks its message showed: the
+    answer is what the user saw even after a restart, and a toggle needs no write.
+    """
+    mask = sum(1 << i for i, key in enumerate(keys) if key in chosen)
+    digits = ""
+    while True:
+        mask, digit = divmod(mask, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not mask:
+            return f"{seq}.{digits}"
+
+
+def selected_keys(selection: str, keys: list[str]) -> list[str]:
+    """The keys a ``selection_token`` mask ticks (unknown or malformed masks tick nothing)."""
+    try:
+        mask = int(selection, 36)
+    except ValueError:
+        return []
+    return [key for i, key in enumerate(keys) if mask >> i & 1]
 
 
 LOOKUPS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
@@ -416,8 +443,10 @@ class Engine:
         return [Reply(text=text, options=options, token=token)]
 
     def multi_reply(self, ctx: Ctx, step: Step, token: str, text: str, edit: bool = False) -> Reply:
+        """The multi-select question with the working selection ticked; its token carries the selection."""
         chosen = set(ctx.conv.pending)
         options = [Option(k, label, k in chosen) for k, label, _, _ in self.options(ctx, step)]
+        token = selection_token(token, [o.key for o in options], chosen)
         if step.none_option:
             options.append(Option(NONE_KEY, ctx.ui("none_of_these")))
         options.append(Option(DONE_KEY, ctx.ui("done_button")))
@@ -479,21 +508,25 @@ class Engine:
             self._lookup(ctx, out, lookup.open_entry(ctx, key))
             return
         conv = ctx.conv
-        if not conv.active or incoming.token != str(conv.seq):
+        seq, _, selection = (incoming.token or "").partition(".")
+        if not conv.active or seq != str(conv.seq):
             out.events.append({"kind": "stale_button"})
             out.replies.append(Reply(text=ctx.ui("moved_on")))
             out.replies += self.current_prompt(ctx) or self.help_replies(ctx)
             return
         step = ctx.step
-        valid = [k for k, *_ in self.options(ctx, step)]
+        option_keys = [k for k, *_ in self.options(ctx, step)]
+        valid = option_keys
         if step.kind == "multi_choice":
-            valid += [DONE_KEY] + ([NONE_KEY] if step.none_option else [])
+            valid = option_keys + [DONE_KEY] + ([NONE_KEY] if step.none_option else [])
         if key not in valid:
             out.events.append({"kind": "forged_button"})
             out.replies.append(Reply(text=ctx.ui("moved_on")))
             out.replies += self.prompt(ctx)
             return
         if step.kind == "multi_choice":
+            if selection:  # the ticks of the message pressed (see ``selection_token``)
+                conv.pending = selected_keys(selection, option_keys)
             self.on_multi_button(ctx, out, step, key)
         else:
             self.answer(ctx, out, key)
@@ -508,6 +541,7 @@ class Engine:
             conv.pending = [k for k in conv.pending if k != key] if key in conv.pending else [*conv.pending, key]
             text = self._question_text(step, ctx.lang, self._current_item_label(ctx, step))
             out.replies.append(self.multi_reply(ctx, step, str(conv.seq), text, edit=True))
+            out.durable = False  # the edited message's buttons carry the selection: nothing to commit
 
     def on_text(self, ctx: Ctx, out: Outcome, text: str) -> None:
         conv = ctx.conv
