@@ -249,7 +249,7 @@ def clear_answer(ctx: Ctx, text: str) -> list[Reply] | None:
     query = index.analyse(text)
     if _listing_query(ctx, query):
         return _stage_list_replies(ctx, query)
-    hits = index.search(text, ctx.lang, SEARCH_HITS)
+    hits = index.search(query, ctx.lang, SEARCH_HITS)
     if not hits or hits[0].score < CLEAR_MATCH_SCORE:
         return None
     return _hit_replies(ctx, hits)
@@ -275,7 +275,7 @@ def search_answer(ctx: Ctx, text: str) -> tuple[list[Reply], str | None]:
     query = index.analyse(text)
     if _listing_query(ctx, query):
         return _stage_list_replies(ctx, query), None
-    hits: list[SearchHit] = index.search(text, ctx.lang, SEARCH_HITS)
+    hits: list[SearchHit] = index.search(query, ctx.lang, SEARCH_HITS)
     if not index.is_good(hits):
         options = [_hit_button(ctx, h) for h in hits[:3]]
         miss = f"{hits[0].collection}:{hits[0].id}" if hits else "-"

@@ -533,8 +533,9 @@ class SearchIndex:
         return self._cache[word]
 
     # ------------------------------------------------------------------ scoring
-    def search(self, query: str, lang: str = "nb", top: int = 5) -> list[SearchHit]:
-        q = self.analyse(query)
+    def search(self, query: str | Query, lang: str = "nb", top: int = 5) -> list[SearchHit]:
+        """The ``top`` best entries for ``query`` (text, or what :meth:`analyse` made of it)."""
+        q = query if isinstance(query, Query) else self.analyse(query)
         if not q.words:
             return []
         if q.listing:  # "feller i overtalelsesfasen", "tiltak", "stadier"
