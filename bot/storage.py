@@ -166,11 +166,11 @@ class Storage:
         assessment_id = None
         if write_user or write_state or events or assessment is not None:
             try:
-                with self.transaction("BEGIN"):  # every statement below writes: the lock is taken at the first
-                    assessment_id = self._write_step(user_id, state if write_state else None,
-                                                     fields if write_user else None, ts, events, assessment)
+                with self.transaction():  # IMMEDIATE: the check below reads, then the step writes
                     if self._others_wrote() and from_kept and not self._user_exists(user_id):
                         raise _Deleted  # by another process while this step ran on kept state: stay deleted
+                    assessment_id = self._write_step(user_id, state if write_state else None,
+                                                     fields if write_user else None, ts, events, assessment)
             except _Deleted:
                 return None
         kept_row = (fields, 1, ts) if write_user else row

@@ -54,6 +54,18 @@ def test_a_user_deleted_by_another_process_stays_deleted(tmp_path: Path) -> None
     assert operator.load(7)[1].answers == {"c": "yes"}
 
 
+def test_a_deleted_user_changing_a_setting_stays_deleted(tmp_path: Path) -> None:
+    bot = Storage(tmp_path / "db.sqlite")
+    _step(bot, 7, "a")
+    operator = Storage(tmp_path / "db.sqlite")
+    assert operator.delete_user(7) > 0
+    profile, conv = bot.load(7)  # kept state: the user switches language in the next message
+    profile.lang = "en"
+    bot.save(profile, conv)
+    assert operator.db.execute("SELECT COUNT(*) FROM users WHERE id=7").fetchone()[0] == 0
+    assert operator.db.execute("SELECT COUNT(*) FROM conversations WHERE user_id=7").fetchone()[0] == 0
+
+
 def test_users_row_is_written_when_a_setting_changes(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "db.sqlite")
     _step(storage, 7, "a")
