@@ -118,6 +118,11 @@ class BotService:
                     replies += loaded.engine.current_prompt(self._ctx(profile, conv))
                     return replies
                 replies.append(Reply(text=loaded.kb.ui("pii_name_warning", profile.lang)))
+        if incoming.edited:
+            replies.append(Reply(text=loaded.kb.ui("edited_message", profile.lang)))
+            replies += loaded.engine.current_prompt(self._ctx(profile, conv))
+            self.storage.keep(profile, conv)
+            return replies
         if incoming.button == CONFIRM_DELETE:
             self.storage.delete_user(user_id)
             return [Reply(text=loaded.kb.ui("deleted", profile.lang))]

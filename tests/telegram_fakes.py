@@ -140,6 +140,14 @@ def message_update(user_id: int, text: str | None = None, language_code: str | N
     return {"update_id": next(_update_ids), "message": message}
 
 
+def edited_update(user_id: int, text: str, language_code: str | None = "nb") -> dict[str, Any]:
+    """The user edits an earlier text message of theirs (Telegram sends the whole message again)."""
+    update = message_update(user_id, text, language_code)
+    message = update.pop("message")
+    message["edit_date"] = message["date"] + 60
+    return {**update, "edited_message": message}
+
+
 def callback_update(user_id: int, data: str, message: dict[str, Any] | None,
                     language_code: str | None = "nb") -> dict[str, Any]:
     query: dict[str, Any] = {"id": str(next(_update_ids)), "from": user_dict(user_id, language_code),

@@ -14,8 +14,9 @@ The second test drives ``BotService.handle`` directly with random typed texts, c
 presses (real, stale and forged) for a few users, and checks that it always answers and that the
 stored state stays loadable.
 
-Edited messages are not subscribed to (``allowed_updates`` in ``serve``) and media in groups are
-ignored on purpose, so for those only "no error, and anything sent is valid" is asserted.
+Edited messages get a note that edits are not read, with the open question (after the safety
+screen); media in groups are ignored on purpose, so for those only "no error, and anything sent is
+valid" is asserted.
 """
 
 from __future__ import annotations
@@ -288,7 +289,8 @@ def build_update(spec: tuple[Any, ...], request: RecordingRequest) -> tuple[dict
     if kind == "edited":
         _, user, lang, chat, text = spec
         message = _message(user, lang, chat, edit_date=int(time.time()), **_text_content(text))
-        return {"update_id": update_id, "edited_message": message}, {}
+        return ({"update_id": update_id, "edited_message": message},
+                {"chat": message["chat"]["id"] if text or chat == "private" else None})
     if kind == "callback":
         _, user, lang, data, how = spec
         query: dict[str, Any] = {"id": str(next(_ids)), "from": _user(user, lang), "chat_instance": str(user),

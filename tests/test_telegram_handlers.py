@@ -37,6 +37,7 @@ from tests.telegram_fakes import (
     Call,
     RecordingRequest,
     callback_update,
+    edited_update,
     inline_update,
     message_update,
     next_move,
@@ -217,6 +218,24 @@ async def test_non_text_messages_get_an_explanation(chat: Chat, service: BotServ
     for content in ({"sticker": sticker}, {"voice": voice}, {"photo": photo, "caption": "hei"}):
         await chat.send(**content)
         assert expected in chat.shown()
+
+
+async def test_an_edited_message_gets_a_note_and_the_open_question_but_changes_nothing(chat: Chat,
+                                                                                        service: BotService):
+    await at_life_areas(chat)
+    answers = dict(service.storage.conversation(chat.user_id).answers)
+    question = chat.keyboard_message()["text"]
+    calls = await chat._process(edited_update(chat.user_id, "nei"))  # an earlier answer, edited
+    assert service.kb.ui("edited_message", "nb") in chat.shown()
+    assert question in chat.shown() and calls[-1].params.get("reply_markup")  # the question, with its buttons
+    assert_telegram_would_accept(calls)
+    assert service.storage.conversation(chat.user_id).answers == answers
+
+
+async def test_a_crisis_in_an_edited_message_is_still_answered_first(chat: Chat):
+    await chat.send("/vurdering")
+    calls = await chat._process(edited_update(chat.user_id, "jeg vil ta livet mitt i kveld"))
+    assert "113" in parse_html(calls[0].params["text"])
 
 
 async def test_html_in_user_text_and_replies_is_escaped(chat: Chat, service: BotService, monkeypatch):

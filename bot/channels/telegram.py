@@ -37,7 +37,7 @@ from telegram import (
     MaybeInaccessibleMessage,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -68,6 +68,8 @@ from bot.serving import settle_for_serving
 log = logging.getLogger("bot.telegram")
 
 NON_TEXT = "\x00nontext"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
+"""What the bot asks Telegram for (polling and webhook alike)."""
 """Sent to the service for stickers, photos, voice and other media: it answers "I read text only"."""
 ERROR = "\x00error"
 """Sent to the service after a failure: it answers with a localized "something went wrong"."""
@@ -208,6 +210,8 @@ def _update_kind(update: object) -> str:
         return "callback"
     if update.inline_query:
         return "inline"
+    if update.edited_message:
+        return "edited"
     return "message" if update.message else "other"
 
 
@@ -262,6 +266,7 @@ class TelegramFrontEnd:
         app.add_handler(CallbackQueryHandler(self.on_callback))  # first: most updates are button presses
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_text))
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & private_media, self.on_non_text))
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edited))
         app.add_handler(InlineQueryHandler(self.on_inline))
         app.add_error_handler(self.on_error)
 
@@ -301,6 +306,13 @@ class TelegramFrontEnd:
             _log_update("message", "reload", started)
             return
         await self.process(update, context, Incoming(text=text))
+
+    async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message: screened like any text (a crisis is still answered first), never re-answered."""
+        message = update.edited_message
+        if message is None or (not message.text and message.chat.type != ChatType.PRIVATE):
+            return  # like new media, an edited caption in a group is none of the bot's business
+        await self.process(update, context, Incoming(text=message.text or "", edited=True))
 
     async def on_non_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self.process(update, context, Incoming(text=NON_TEXT))
@@ -556,13 +568,13 @@ async def serve(app: Application, config: Any, stop: asyncio.Event | None = None
                 url_path=_url_path(webhook_url),
                 webhook_url=webhook_url,
                 secret_token=getattr(config, "webhook_secret", None) or None,
-                allowed_updates=["message", "callback_query", "inline_query"],
+                allowed_updates=ALLOWED_UPDATES,
                 bootstrap_retries=5,
             )
         else:
             await updater.start_polling(
                 drop_pending_updates=False,
-                allowed_updates=["message", "callback_query", "inline_query"],
+                allowed_updates=ALLOWED_UPDATES,
                 bootstrap_retries=5,
                 error_callback=lambda exc: log.warning("polling error=%s", type(exc).__name__),
             )

@@ -48,6 +48,9 @@ class Incoming(NamedTuple):
     text: str | None = None
     button: str | None = None
     token: str | None = None
+    edited: bool = False
+    """The text of an edited earlier message: screened for safety, then answered with a note; it never
+    changes an answer (the step it belonged to may be long past)."""
 
     @property
     def is_command(self) -> bool:
