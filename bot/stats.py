@@ -30,11 +30,11 @@ def _mean(values: list[Any]) -> float | None:
     return round(sum(numbers) / len(numbers), 2) if numbers else None
 
 
-def _title(kb: KnowledgeBase, collection: str, item_id: str) -> str:
+def _title(kb: KnowledgeBase, collection: str, item_id: str, lang: str = "en") -> str:
     entry = kb.get(collection, item_id)
     if entry is None:
         return item_id
-    return entry.title if isinstance(entry.title, str) else entry.title.get("en")
+    return entry.title if isinstance(entry.title, str) else entry.title.get(lang)
 
 
 def usage_stats(storage: Storage, kb: KnowledgeBase) -> dict[str, Any]:
@@ -112,7 +112,13 @@ def format_stats(stats: dict[str, Any], kb: KnowledgeBase, lang: str = "en") -> 
     weeks = sorted(set(stats["assessments_per_week"]) | set(stats["practice_per_week"]))
     section(say("per_week"),
             [f"{w}: {stats['assessments_per_week'].get(w, 0)} / {stats['practice_per_week'].get(w, 0)}" for w in weeks])
-    section(say("per_stage"), [f"{k}: {v}" for k, v in stats["assessments_per_stage"].items()])
+    def title(collection: str, item_id: str) -> str:  # the JSON holds English titles; the text is in ``lang``
+        return _title(kb, collection, item_id, lang)
+
+    def level(number: int) -> str:
+        return f"SATS {number} {title('sats_levels', kb.levels[number].id) if number in kb.levels else ''}".rstrip()
+
+    section(say("per_stage"), [f"{title('stages', k)}: {v}" for k, v in stats["assessments_per_stage"].items()])
     out.append(say("practice", attempts=stats["practice_attempts"], students=stats["practising_students"]))
     out.append("")
 
@@ -120,13 +126,13 @@ def format_stats(stats: dict[str, Any], kb: KnowledgeBase, lang: str = "en") -> 
         return say("row", label=label, attempts=s["attempts"], level=_pct(s["accuracy"]),
                    interventions=_pct(s["interventions"]), traps=_pct(s["traps"]))
 
-    section(say("accuracy_stage"), [row(k, v) for k, v in stats["accuracy_per_stage"].items()])
+    section(say("accuracy_stage"), [row(title("stages", k), v) for k, v in stats["accuracy_per_stage"].items()])
     section(say("accuracy_level"), [row(f"SATS {k}", v) for k, v in stats["accuracy_per_level"].items()])
-    section(say("accuracy_case"), [row(f"#{v['number']} {v['title']} (SATS {v['level']})", v)
-                                   for v in stats["accuracy_per_case"].values()])
+    section(say("accuracy_case"), [row(f"#{v['number']} {title('cases', k)} (SATS {v['level']})", v)
+                                   for k, v in stats["accuracy_per_case"].items()])
     section(say("confused"),
-            [f"SATS {c['gold']} {c['gold_title']} → SATS {c['chosen']} {c['chosen_title']}: {c['count']}"
-             for c in stats["confused_levels"]])
+            [f"{level(c['gold'])} → {level(c['chosen'])}: {c['count']}" for c in stats["confused_levels"]])
     section(say("searches"),
-            [f"{m['title']} [{m['nearest']}]: {m['count']}" for m in stats["searches_without_good_answer"]])
+            [f"{title(*m['nearest'].split(':', 1)) if ':' in m['nearest'] else m['title']} [{m['nearest']}]: "
+             f"{m['count']}" for m in stats["searches_without_good_answer"]])
     return "\n".join(out).rstrip() + "\n"

@@ -407,6 +407,10 @@ def test_usage_statistics_are_aggregates_only(make_service, kb, capsys, tmp_path
                     "Most confused levels", "Searches without a good answer"):
         assert heading in text
     assert "SATS 4 late persuasion → SATS 5 early active treatment: 2" in text
+    levels = kb.levels
+    norsk = format_stats(stats, kb, "nb")  # titles follow the language of the text, not the JSON's English
+    assert f"SATS 4 {levels[4].title.nb} → SATS 5 {levels[5].title.nb}: 2" in norsk
+    assert kb.get("stages", "persuasion").title.nb in norsk and "late persuasion" not in norsk
 
     db = str(tmp_path / "bot.sqlite")
     assert main(["stats", "--db", db]) == 0
