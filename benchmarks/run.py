@@ -364,8 +364,13 @@ class EchoPartner:
     for a real echo bot. While one works, the other waits on the pipe.
     """
 
+    checkout: str | None = None
+    """Set by ``--compare``: the partner runs the bot of this checkout instead of the echo."""
+
     def __init__(self) -> None:
         command = [sys.executable, "-m", "benchmarks.run", "--worker", "echo"]
+        if self.checkout is not None:
+            command += ["--compare", self.checkout]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                         env=_child_env(), cwd=str(ROOT))
         self.times: list[float] = []
@@ -399,39 +404,56 @@ class EchoPartner:
         return figures
 
 
-def echo_worker() -> None:
-    """The echo side of :class:`EchoPartner`: updates as JSON lines on stdin, "GO" to run them."""
+def echo_worker(checkout: str | None = None) -> None:
+    """The partner side of :class:`EchoPartner`: updates as JSON lines on stdin, "GO" to run them.
+
+    The echo reference; or, with ``checkout``, the real bot of that checkout (``--compare``).
+    """
     from telegram import Update
 
+    if checkout is not None:  # before anything imports ``bot``: the other checkout's package comes first
+        sys.path.insert(0, str(Path(checkout).resolve()))
     _pin_one_core()
     _quiet_logging()
     request = recording_request_class()()
-    app = _echo_application(request)
+    with tempfile.TemporaryDirectory(prefix="iddt-bench-partner-") as tmp:
+        app = _echo_application(request) if checkout is None else _other_bot(request, Path(tmp))
 
-    async def serve() -> None:
-        await app.initialize()
-        print(json.dumps({"ready": True}), flush=True)
-        block: list[dict[str, Any]] = []
-        for line in sys.stdin:
-            line = line.strip()
-            if line == "END":
-                break
-            if line != "GO":
-                block.append(json.loads(line))
-                continue
-            times, cpu = [], 0.0
-            for data in block:
-                cpu_started, started = time.thread_time(), time.perf_counter()
-                await app.process_update(Update.de_json(data, app.bot))
-                times.append(time.perf_counter() - started)
-                cpu += time.thread_time() - cpu_started
-            block.clear()
-            request.sent.clear()
-            print(json.dumps({"times": times, "cpu": cpu}), flush=True)
-        await app.shutdown()
-        print(json.dumps({"echo_rss_mb": _rss_mb(), "echo_bot_api_calls": dict(request.calls)}), flush=True)
+        async def serve() -> None:
+            await app.initialize()
+            print(json.dumps({"ready": True}), flush=True)
+            block: list[dict[str, Any]] = []
+            for line in sys.stdin:
+                line = line.strip()
+                if line == "END":
+                    break
+                if line != "GO":
+                    block.append(json.loads(line))
+                    continue
+                times, cpu = [], 0.0
+                for data in block:
+                    cpu_started, started = time.thread_time(), time.perf_counter()
+                    await app.process_update(Update.de_json(data, app.bot))
+                    times.append(time.perf_counter() - started)
+                    cpu += time.thread_time() - cpu_started
+                block.clear()
+                request.sent.clear()
+                print(json.dumps({"times": times, "cpu": cpu}), flush=True)
+            await app.shutdown()
+            print(json.dumps({"echo_rss_mb": _rss_mb(), "echo_bot_api_calls": dict(request.calls)}), flush=True)
 
-    asyncio.run(serve())
+        asyncio.run(serve())
+
+
+def _other_bot(request: Any, tmp: Path) -> Any:
+    """The bot of the checkout put first on the path by :func:`echo_worker`, as the load worker builds it."""
+    from bot.config import Config
+    from bot.service import BotService
+
+    service = BotService(Config.from_env(db_path=tmp / "partner.sqlite"))
+    app, _ = _build_real_application(service, request)
+    _as_in_production()
+    return app
 
 
 async def _drive(app: Any, echo: EchoPartner, next_update: Any, total: int) -> tuple[list[float], float]:
@@ -934,6 +956,9 @@ def _cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (CI)")
     parser.add_argument("--worker", choices=["load", "echo"], help=argparse.SUPPRESS)
+    parser.add_argument("--compare", metavar="CHECKOUT",
+                        help="run the update load side by side with the bot of another checkout instead of the "
+                             "echo, and print both rates (see benchmarks/README.md)")
     parser.add_argument("--users", type=int, default=1000, help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=FULL[1], help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
@@ -942,7 +967,17 @@ def _cli(argv: list[str] | None = None) -> int:
         print(json.dumps(load_worker(args.users, args.rounds, args.seed)))
         return 0
     if args.worker == "echo":
-        echo_worker()
+        echo_worker(args.compare)
+        return 0
+    if args.compare:
+        EchoPartner.checkout = str(Path(args.compare).resolve())
+        users, rounds = QUICK[:2] if args.quick else (args.users, args.rounds)
+        figures = load_worker(users, rounds, args.seed)
+        print(json.dumps({"updates_per_s": figures["updates_per_s"],
+                          "other_updates_per_s": figures["echo_updates_per_s"],
+                          "this_vs_other": _round(figures["updates_per_s"] / figures["echo_updates_per_s"], 3),
+                          "bot_api_calls": figures["bot_api_calls"],
+                          "other_bot_api_calls": figures["echo_bot_api_calls"]}))
         return 0
     return main(quick=args.quick, as_json=args.json)
 

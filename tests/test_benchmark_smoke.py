@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from benchmarks.run import GOALS, QUICK, main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FIGURES = ("updates_per_s", "echo_updates_per_s", "update_p50_ms", "update_p99_ms", "search_p50_ms",
            "search_p99_ms", "search_p99_ms_50x", "startup_s", "rss_mb")
@@ -33,3 +38,16 @@ def test_quick_benchmark_reports_every_figure(capsys) -> None:
     assert details["update_mix"]["button"] > 0 and details["update_mix"]["lookup_command"] > 0
     assert details["assessments_completed"] > 0
     assert details["kb_entries_50x"] >= 50 * details["kb_entries"] * 0.99
+
+
+def test_compare_runs_another_checkouts_bot_side_by_side() -> None:
+    """``--compare`` replaces the echo with a real bot (here: this checkout's), fed the same updates."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.run", "--compare", str(ROOT), "--users", "20",
+                           "--rounds", "6"], capture_output=True, text=True, cwd=str(ROOT), timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["updates_per_s"] > 0 and figures["other_updates_per_s"] > 0 and figures["this_vs_other"] > 0
+    other, this = figures["other_bot_api_calls"], figures["bot_api_calls"]
+    assert other.get("sendMessage") != 20 * 6, "the partner answered like the echo (one message per update)"
+    for method in ("sendMessage", "answerCallbackQuery", "editMessageText"):
+        assert other.get(method) == this.get(method), method  # the same bot, fed the same updates
