@@ -68,11 +68,11 @@ from bot.serving import settle_for_serving
 log = logging.getLogger("bot.telegram")
 
 NON_TEXT = "\x00nontext"
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
-"""What the bot asks Telegram for (polling and webhook alike)."""
 """Sent to the service for stickers, photos, voice and other media: it answers "I read text only"."""
 ERROR = "\x00error"
 """Sent to the service after a failure: it answers with a localized "something went wrong"."""
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
+"""What the bot asks Telegram for (polling and webhook alike)."""
 FALLBACK_ERROR = "Noe gikk galt. Prøv igjen. / Something went wrong. Please try again."
 """Only when even the service cannot answer."""
 
