@@ -175,12 +175,16 @@ class Storage:
                 return None
         kept_row = (fields, 1, ts) if write_user else row
         kept = (kept_row, state, ts if write_state else snapshot[2])  # type: ignore[index]
+        self._remember(user_id, (profile, conv, kept, ts))
+        return assessment_id
+
+    def _remember(self, user_id: int, entry: tuple[Profile, Conversation, _Snapshot, float]) -> None:
+        """Keep a user's state for their next step; beyond :data:`KEEP_USERS` the oldest go first."""
         with self.lock:
-            self._kept.pop(user_id, None)  # re-inserted last: the oldest entries go first
-            self._kept[user_id] = (profile, conv, kept, ts)
+            self._kept.pop(user_id, None)  # re-inserted last
+            self._kept[user_id] = entry
             if len(self._kept) > KEEP_USERS:
                 del self._kept[next(iter(self._kept))]
-        return assessment_id
 
     def keep(self, profile: Profile, conv: Conversation) -> None:
         """Hold a step's state for the user's next step without writing it (see ``Outcome.durable``).
@@ -190,14 +194,12 @@ class Storage:
         to compare with, and the step is saved instead.
         """
         user_id = profile.user_id
-        with self.lock:
-            snapshot = self._read.pop(user_id, None)
-            if snapshot is not None:
-                self._from_kept.discard(user_id)
-                self._kept.pop(user_id, None)
-                self._kept[user_id] = (profile, conv, snapshot, now())
+        snapshot = self._read.pop(user_id, None)
         if snapshot is None:
             self.save(profile, conv)
+            return
+        self._from_kept.discard(user_id)
+        self._remember(user_id, (profile, conv, snapshot, now()))
 
     def _write_step(self, user_id: int, state: str | None, fields: tuple[str, int, int, int, str] | None,
                     ts: float, events: list[dict[str, Any]] | None, assessment: dict[str, Any] | None) -> int | None:
