@@ -56,6 +56,25 @@ def test_yaml_syntax_error_in_a_case(folder, capsys):
     assert located and line <= int(located[0].split(":")[1]) <= line + 2, out
 
 
+def test_an_id_too_long_for_a_button_is_refused(folder, capsys):
+    """Ids become buttons (to open an entry, or as options); Telegram's button data holds 64 bytes."""
+    too_long = "a" * 57  # no button can carry it
+    path = edit(folder / "assessment.yaml", "  - id: housing\n", f"  - id: {too_long}\n")
+    code, out = check(capsys, str(folder))
+    assert code == 1
+    assert f"{path}:" in out and "at most 56 characters" in out, out
+
+
+def test_option_ids_must_leave_room_for_the_ticks_of_a_multi_select(folder, capsys):
+    long_id = "housing_" + "x" * 46  # 54 characters: an entry may have it, a multi-select button may not
+    edit(folder / "assessment.yaml", "  - id: housing\n",
+         f"  - id: {long_id}\n    title: {{nb: Lang, en: Long}}\n  - id: housing\n")
+    code, out = check(capsys, str(folder))
+    assert code == 1
+    assert (f"assessment.steps[life_areas].options_from: the id '{long_id}' in 'life_areas' is too long for a "
+            "button here (54 characters, at most 51 fit): shorten it") in out, out  # 63 − 8 − 1 − 2 − 1
+
+
 def test_unknown_key_in_a_case_with_suggestion(folder, capsys):
     path = edit(folder / CASE, "    sats_level: 4\n", "    sats_levl: 4\n")
     code, out = check(capsys, str(folder))

@@ -194,6 +194,26 @@ def _check_commands(commands: list[CommandDef], sources: list[tuple[Path, int]])
     return problems
 
 
+BUTTON_DATA_BYTES = 64
+"""Telegram's limit for a button's data: ``<token>|<option key>`` must stay below it."""
+STEP_VERSION_DIGITS = 8
+"""Room kept for the step version in a token (it counts a user's steps)."""
+
+
+def button_key_room(kind: str, options: int) -> int:
+    """The longest option key that fits a button of a step with ``options`` options.
+
+    The token is the step version, and for a multi-select also a dot and the ticks in base 36.
+    """
+    token = STEP_VERSION_DIGITS
+    if kind == "multi_choice":
+        mask, digits = (1 << options) - 1, 1
+        while mask >= 36:
+            mask, digits = mask // 36, digits + 1
+        token += 1 + digits
+    return BUTTON_DATA_BYTES - 1 - token - 1
+
+
 def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
                 option_sets: dict[str, list[OptionDef]]) -> list[Problem]:
     problems: list[Problem] = []
@@ -241,6 +261,12 @@ def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
         needs_options = step.kind in ("choice", "multi_choice")
         if needs_options and step.options is None and step.options_from is None:
             bad(index, "options", "a choice step needs options or options_from")
+        if needs_options and step.options_from in kb.items:
+            keys = list(kb.items[step.options_from])
+            room = button_key_room(step.kind, len(keys))
+            for key in (k for k in keys if len(k.encode()) > room):
+                bad(index, "options_from", f"the id '{key}' in '{step.options_from}' is too long for a button "
+                    f"here ({len(key.encode())} characters, at most {room} fit): shorten it")
         if step.skip_if is not None and step.skip_if not in CONDITIONS:
             bad(index, "skip_if", f"unknown condition '{step.skip_if}'{did_you_mean(step.skip_if, CONDITIONS)}")
         if step.kind == "grade" and step.show is None:

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 LANGS = ("nb", "en")
 STAGE_IDS = ("engagement", "persuasion", "active_treatment", "relapse_prevention")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]*$"
+MAX_ID = 56
+"""An entry's id can become a button that opens it (``o|o:rf:<id>``), and Telegram's button data holds
+64 bytes."""
 
 
 def field_value(entry: BaseModel, name: str, default: Any = None) -> Any:
@@ -46,7 +49,7 @@ class Entry(Strict):
     """Fields shared by every look-up entry: an id, a title and words for search."""
 
     refs: ClassVar[dict[str, str]] = {}
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     title: Text
     synonyms: list[str] = []
     tags: list[str] = []
@@ -181,7 +184,7 @@ class ResearchTopic(Entry):
 
 class ResearchItem(Strict):
     refs: ClassVar[dict[str, str]] = {"topic": "research_topics"}
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     title: str = Field(min_length=3)
     """The exact original title (not translated)."""
     year: int = Field(ge=1900, le=2100)
