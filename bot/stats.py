@@ -116,7 +116,7 @@ def format_stats(stats: dict[str, Any], kb: KnowledgeBase, lang: str = "en") -> 
         return _title(kb, collection, item_id, lang)
 
     def level(number: int) -> str:
-        return f"SATS {number} {title('sats_levels', kb.levels[number].id) if number in kb.levels else ''}".rstrip()
+        return f"SATS {number} {kb.levels[number].title.get(lang)}" if number in kb.levels else f"SATS {number}"
 
     section(say("per_stage"), [f"{title('stages', k)}: {v}" for k, v in stats["assessments_per_stage"].items()])
     out.append(say("practice", attempts=stats["practice_attempts"], students=stats["practising_students"]))

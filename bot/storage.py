@@ -95,15 +95,15 @@ class Storage:
             db[table].create_index([column], if_not_exists=True)
 
     @contextmanager
-    def transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    def transaction(self) -> Iterator[None]:
         """One atomic write: everything inside commits together or not at all.
 
         ``BEGIN IMMEDIATE`` takes the write lock at once, so a transaction that reads first cannot
-        fail when another connection wrote meanwhile; one that writes first may use plain ``BEGIN``.
+        fail when another connection wrote meanwhile.
         """
         conn = self.db.conn  # sqlite-utils' ``execute`` adds nothing to transaction control but its checks
         with self.lock:
-            conn.execute(begin)
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
             except BaseException:
@@ -166,7 +166,7 @@ class Storage:
         assessment_id = None
         if write_user or write_state or events or assessment is not None:
             try:
-                with self.transaction():  # IMMEDIATE: the check below reads, then the step writes
+                with self.transaction():  # the check below reads, then the step writes
                     if self._others_wrote() and from_kept and not self._user_exists(user_id):
                         raise _Deleted  # by another process while this step ran on kept state: stay deleted
                     assessment_id = self._write_step(user_id, state if write_state else None,

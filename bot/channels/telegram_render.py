@@ -12,11 +12,10 @@ from typing import Any, NamedTuple
 
 from telegram import InputFile
 
-from bot.engine.replies import Document, Option, Reply
+from bot.engine.replies import BUTTON_DATA_BYTES, Document, Option, Reply
 
 MAX_TEXT = 4096
 """Telegram's limit, counted in UTF-16 code units of the text after entity parsing."""
-MAX_CALLBACK_BYTES = 64
 SHORT_LABEL = 14
 """Labels up to this length fit two buttons per row on a phone."""
 CHECK = "✓ "
@@ -44,7 +43,7 @@ def callback_data(token: str | None, key: str) -> str:
     """``token|key``; the engine keeps both short, and Telegram drops a button over 64 bytes."""
     data = f"{token or ''}|{key}"
     size = len(data) if data.isascii() else len(data.encode("utf-8"))
-    if size >= MAX_CALLBACK_BYTES:
+    if size >= BUTTON_DATA_BYTES:
         raise ValueError(f"callback data of {size} bytes for option {key[:24]!r}")
     return data
 

@@ -45,10 +45,9 @@ def _text_fields(part: Part) -> dict[str, Any]:
     return fields
 
 
-async def send_text(bot: Any, chat_id: int, part: Part) -> int | None:
-    """Send one message; returns its id (what an edit needs later), or None if Telegram gave none."""
-    result = await bot.do_api_request(SEND_MESSAGE, api_kwargs={"chat_id": str(chat_id), **_text_fields(part)})
-    return result.get("message_id") if isinstance(result, dict) else None
+async def send_text(bot: Any, chat_id: int, part: Part) -> None:
+    """Send one message."""
+    await bot.do_api_request(SEND_MESSAGE, api_kwargs={"chat_id": str(chat_id), **_text_fields(part)})
 
 
 async def answer_callback(bot: Any, query_id: str) -> None:

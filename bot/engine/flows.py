@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
+from bot.engine.replies import BUTTON_DATA_BYTES, selection_token
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.loader import describe_errors, knowledge_files
 from bot.knowledge.models import ID_PATTERN, Strict, Text
@@ -194,24 +195,17 @@ def _check_commands(commands: list[CommandDef], sources: list[tuple[Path, int]])
     return problems
 
 
-BUTTON_DATA_BYTES = 64
-"""Telegram's limit for a button's data: ``<token>|<option key>`` must stay below it."""
 STEP_VERSION_DIGITS = 8
 """Room kept for the step version in a token (it counts a user's steps)."""
 
 
-def button_key_room(kind: str, options: int) -> int:
-    """The longest option key that fits a button of a step with ``options`` options.
-
-    The token is the step version, and for a multi-select also a dot and the ticks in base 36.
-    """
-    token = STEP_VERSION_DIGITS
+def button_key_room(kind: str, keys: list[str]) -> int:
+    """The longest option key that fits a button of a step offering ``keys``: the token is the step
+    version, and for a multi-select also its ticks (``selection_token``, all ticked: the longest)."""
+    token = "9" * STEP_VERSION_DIGITS
     if kind == "multi_choice":
-        mask, digits = (1 << options) - 1, 1
-        while mask >= 36:
-            mask, digits = mask // 36, digits + 1
-        token += 1 + digits
-    return BUTTON_DATA_BYTES - 1 - token - 1
+        token = selection_token(token, keys, set(keys))
+    return BUTTON_DATA_BYTES - 1 - len(f"{token}|")
 
 
 def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
@@ -263,7 +257,7 @@ def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
             bad(index, "options", "a choice step needs options or options_from")
         if needs_options and step.options_from in kb.items:
             keys = list(kb.items[step.options_from])
-            room = button_key_room(step.kind, len(keys))
+            room = button_key_room(step.kind, keys)
             for key in (k for k in keys if len(k.encode()) > room):
                 bad(index, "options_from", f"the id '{key}' in '{step.options_from}' is too long for a button "
                     f"here ({len(key.encode())} characters, at most {room} fit): shorten it")

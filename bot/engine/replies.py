@@ -57,5 +57,33 @@ class Incoming(NamedTuple):
         return bool(self.text) and self.text.lstrip().startswith("/")
 
 
+BUTTON_DATA_BYTES = 64
+"""Telegram's limit for a button's data, ``<token>|<option key>``: it must stay below it."""
+
+
+def selection_token(seq: str, keys: list[str], chosen: set[str]) -> str:
+    """``seq.mask``: the step version and, in base 36, which of ``keys`` are ticked.
+
+    Every button of a multi-select carries it, so a press says which ticks its message showed: the
+    answer is what the user saw even after a restart, and a toggle needs no write.
+    """
+    mask = sum(1 << i for i, key in enumerate(keys) if key in chosen)
+    digits = ""
+    while True:
+        mask, digit = divmod(mask, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not mask:
+            return f"{seq}.{digits}"
+
+
+def selected_keys(selection: str, keys: list[str]) -> list[str]:
+    """The keys a ``selection_token`` mask ticks (unknown or malformed masks tick nothing)."""
+    try:
+        mask = int(selection, 36)
+    except ValueError:
+        return []
+    return [key for i, key in enumerate(keys) if mask >> i & 1]
+
+
 DONE_KEY = "done"
 """The option key that finishes a multi-select step."""

@@ -13,7 +13,7 @@ from bot.engine import content, lookup, practice
 from bot.engine.context import Ctx
 from bot.engine.flows import Flows, OptionDef, Step
 from bot.engine.matching import Choice, match_many, match_one
-from bot.engine.replies import DONE_KEY, Incoming, Option, Reply
+from bot.engine.replies import DONE_KEY, Incoming, Option, Reply, selected_keys, selection_token
 from bot.engine.state import Conversation, Position, Profile
 from bot.engine.summary import result_reply, summary_replies
 from bot.knowledge.base import KnowledgeBase
@@ -43,30 +43,6 @@ class Outcome:
     durable: bool = True
     """False when the step changed only what the user's screen also holds (a ticked box of a
     multi-select, carried by its buttons): the service keeps the state without a commit."""
-
-
-def selection_token(seq: str, keys: list[str], chosen: set[str]) -> str:
-    """``seq.mask``: the step version and, in base 36, which of ``keys`` are ticked.
-
-    Every button of a multi-select carries it, so a press says which ticks its message showed: the
-    answer is what the user saw even after a restart, and a toggle needs no write.
-    """
-    mask = sum(1 << i for i, key in enumerate(keys) if key in chosen)
-    digits = ""
-    while True:
-        mask, digit = divmod(mask, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
-        if not mask:
-            return f"{seq}.{digits}"
-
-
-def selected_keys(selection: str, keys: list[str]) -> list[str]:
-    """The keys a ``selection_token`` mask ticks (unknown or malformed masks tick nothing)."""
-    try:
-        mask = int(selection, 36)
-    except ValueError:
-        return []
-    return [key for i, key in enumerate(keys) if mask >> i & 1]
 
 
 LOOKUPS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
