@@ -20,9 +20,14 @@ from bot.knowledge.yamlfile import LineDict, LineList, YamlReadError, line_of, r
 TOP_LEVEL_KEYS = (*COLLECTIONS, *SINGLE_OBJECTS, UI_KEY)
 
 
+LEXICON_FOLDER = "lexicon"
+"""Word lists of the text layer and the safety screen: read by :mod:`bot.safety.lexicon`, not here."""
+
+
 def knowledge_files(folder: Path) -> list[Path]:
-    """Every YAML file below ``folder``, in a stable order."""
-    files = [p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
+    """Every YAML file below ``folder`` except the lexicon folder, in a stable order."""
+    files = [p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+             and LEXICON_FOLDER not in p.relative_to(folder).parts[:-1]]
     return sorted(files)
 
 

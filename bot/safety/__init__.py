@@ -1,0 +1,90 @@
+"""The safety screen: every typed message passes here before anything else reads it.
+
+Two jobs, both explainable and offline:
+
+* **Crisis** (:mod:`bot.safety.crisis`): signals of acute risk — a stated intent or plan, a death
+  wish, farewells, lethal means at hand, an act under way or just done, physical danger signs after
+  use, threats against a person, command hallucinations, self-harm with bleeding, and cues such as
+  "tonight" or "alone" — in Norwegian (bokmål and dialect), Danish and English, read through the one
+  text layer (:mod:`bot.language`: folded spelling, word forms, negation scope, time). The verdict is
+  ``acute`` (answer with the crisis guidance first), ``possible`` (one calm line, then the normal
+  answer) or ``none``, with the signals that led to it.
+* **Personal data** (:mod:`bot.safety.personal_data`): fnr, D-numbers, CPR numbers, phone numbers,
+  e-mail addresses and likely names.
+
+All three languages' rules are always applied, whatever language the user chose: staff mix them, and
+a missed crisis costs more than a few extra look-ups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.language.text import analyse
+from bot.safety.crisis import CrisisReading, SeenSignal, read_crisis
+from bot.safety.lexicon import TOPICS, ScreenRules, bundled_rules
+from bot.safety.personal_data import PII_KINDS, find_identifiers, redact, valid_cpr, valid_fnr
+
+__all__ = ["Screening", "screen", "redact", "valid_fnr", "valid_cpr", "PII_KINDS", "TOPICS", "LEVELS"]
+
+LEVELS = ("none", "possible", "acute")
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The verdict on one message."""
+
+    level: str = "none"
+    """``acute``, ``possible`` or ``none``."""
+    kinds: tuple[str, ...] = ()
+    """Signal kinds that count (intent_plan, death_wish, farewell, means, act, overdose_signs, …)."""
+    topics: tuple[str, ...] = ()
+    """What the risk is about: suicide, self_harm, overdose, violence."""
+    signals: tuple[SeenSignal, ...] = ()
+    """Every signal seen, those set aside (negated, past, framed) last, for trainers and ``--json``."""
+    pii: list[str] = field(default_factory=list)
+    score: float = 0.0
+
+    @property
+    def crisis(self) -> bool:
+        """True for ``acute`` and ``possible``: the message holds a risk sign."""
+        return self.level != "none"
+
+    @property
+    def acute(self) -> bool:
+        return self.level == "acute"
+
+    @property
+    def name_hint(self) -> bool:
+        """A likely name (a softer warning than a number)."""
+        return "name" in self.pii
+
+    def to_json(self) -> dict:
+        return {
+            "crisis": self.crisis,
+            "level": self.level,
+            "kinds": list(self.kinds),
+            "signals": [s.to_json() for s in self.signals],
+            "pii": list(self.pii),
+        }
+
+
+def _summary(reading: CrisisReading) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    current = reading.current if reading.level != "none" else ()
+    kinds = tuple(dict.fromkeys(s.signal.kind for s in current))
+    topics = tuple(t for t in TOPICS if any(s.signal.topic == t and s.signal.level != "cue" for s in current))
+    return kinds, topics
+
+
+def screen(text: str, lang: str | None = None, rules: ScreenRules | None = None) -> Screening:
+    """Screen one message for acute risk and personal identifiers.
+
+    ``lang`` ("nb", "da", "en") is accepted for the command line and front ends, but every language's
+    rules apply to every message. ``rules`` defaults to the bundled lexicon; the service passes the
+    rules it loaded with its knowledge, so a trainer's reload takes effect.
+    """
+    del lang
+    rules = rules or bundled_rules()
+    reading = read_crisis(rules, analyse(text, rules.variants, rules.clause_words, rules.abbreviations))
+    kinds, topics = _summary(reading)
+    return Screening(reading.level, kinds, topics, reading.signals, find_identifiers(text), reading.score)

@@ -1,0 +1,114 @@
+"""Decide whether a message is a crisis: which signals are current, and what they add up to.
+
+A signal (``knowledge/lexicon/crisis.yaml``) is *current* unless it is negated ("benekter
+selvmordstanker"), over ("for ti år siden") without anything in its clause saying "now", or inside a
+frame — teaching, statistics, a hypothetical, fiction — again unless its clause says "now". Current
+signals add up, each signal once: acute 1.0, possible 0.5, and cues (immediacy, alone, intoxicated,
+a plea for help) 0.5 — a cue only counts beside a warning sign (a topic word such as "selvmord" named
+in passing is not one). A score of 1.0 is ``acute``, 0.5
+``possible``. So one clear sign is enough, and two weaker ones ("har samlet opp pillene" and "i
+kveld") make an acute answer, as a trained colleague would read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.language.patterns import Match
+from bot.language.scopes import ScopeHit, covered, nearest
+from bot.language.text import Analysis
+from bot.safety.lexicon import ACUTE_SCORE, POSSIBLE_SCORE, ScreenRules, Signal
+
+LEVEL_ORDER = ("none", "possible", "acute")
+
+
+@dataclass(frozen=True)
+class SeenSignal:
+    """A signal found in the text: what it is, the words that matched, and why it was set aside."""
+
+    signal: Signal
+    words: str
+    set_aside: str | None = None
+    """None when current; else "negated", "past" or "framed"."""
+
+    def to_json(self) -> dict[str, str]:
+        out = {"id": self.signal.id, "kind": self.signal.kind, "level": self.signal.level, "words": self.words}
+        if self.set_aside:
+            out["set_aside"] = self.set_aside
+        return out
+
+
+@dataclass(frozen=True)
+class CrisisReading:
+    """The verdict: level, score and every signal seen (current first)."""
+
+    level: str
+    score: float
+    signals: tuple[SeenSignal, ...]
+
+    @property
+    def current(self) -> tuple[SeenSignal, ...]:
+        return tuple(s for s in self.signals if s.set_aside is None)
+
+
+def _why_set_aside(hits: list[ScopeHit], used: tuple[int, ...]) -> str | None:
+    """"negated", "past", "framed", or None for a current signal."""
+    if covered(hits, "negation", used):
+        return "negated"
+    if covered(hits, "frame", used):
+        return "framed"
+    in_clause = nearest(hits, ("past", "now"), used)
+    if in_clause == "past":
+        return "past"
+    if in_clause is None and nearest(hits, ("past_sentence", "now_sentence"), used) == "past_sentence":
+        return "past"
+    return None
+
+
+def _negations_of_signals(hits: list[ScopeHit], matches: list[Match]) -> list[ScopeHit]:
+    """Drop negations that belong to a signal's own words ("orker ikke mer", "not breathing"): the
+    "ikke" of "jeg orker ikke mer, alle hadde hatt det bedre uten meg" negates nothing after it."""
+    inside = {i for m in matches for i in m.used}
+    return [h for h in hits if h.rule.name != "negation" or not inside.intersection(h.trigger)]
+
+
+def read_crisis(rules: ScreenRules, analysis: Analysis) -> CrisisReading:
+    """Find every signal in ``analysis``, set aside those that are not current, and score the rest."""
+    elements = rules.vocabulary.per_token(analysis)
+    matches: list[Match] = rules.signals.matches(analysis, None, elements)
+    if not matches:
+        return CrisisReading("none", 0.0, ())
+    matches_in: dict[int, list[Match]] = {}
+    for m in matches:
+        matches_in.setdefault(analysis.tokens[m.first].sentence, []).append(m)
+    by_sentence = rules.scopes.find_by_sentence(analysis, matches_in, elements) if rules.scopes is not None else {}
+    cancelled = {(m.payload, analysis.tokens[m.first].sentence) for m in rules.unless.matches(analysis, matches_in, elements)}
+    hits_in = {sentence: _negations_of_signals(by_sentence.get(sentence, []), in_sentence)
+               for sentence, in_sentence in matches_in.items()}
+    seen: list[SeenSignal] = []
+    reasons: dict[tuple[int, tuple[int, ...]], str | None] = {}
+    for m in matches:
+        signal: Signal = m.payload
+        sentence = analysis.tokens[m.first].sentence
+        if (signal.id, sentence) in cancelled:
+            continue
+        key = (sentence, m.used)
+        if key not in reasons:
+            reasons[key] = _why_set_aside(hits_in[sentence], m.used) if hits_in[sentence] else None
+        reason = reasons[key]
+        seen.append(SeenSignal(signal, analysis.words(m.first, m.last + 1), reason))
+    current = {s.signal.id: s.signal for s in seen if s.set_aside is None}
+    score = sum(sig.weight for sig in current.values() if sig.level != "cue")
+    if any(sig.kind != "mention" and sig.level != "cue" for sig in current.values()):
+        score += sum(sig.weight for sig in current.values() if sig.level == "cue")
+    level = "acute" if score >= ACUTE_SCORE else "possible" if score >= POSSIBLE_SCORE else "none"
+    ordered = sorted(_unique(seen), key=lambda s: (s.set_aside is not None, -s.signal.weight))
+    return CrisisReading(level, round(score, 2), tuple(ordered))
+
+
+def _unique(seen: list[SeenSignal]) -> list[SeenSignal]:
+    """One entry per (signal, words, reason): a pattern found twice in the same words is one sign."""
+    out: dict[tuple[str, str, str | None], SeenSignal] = {}
+    for s in seen:
+        out.setdefault((s.signal.id, s.words, s.set_aside), s)
+    return list(out.values())
