@@ -281,17 +281,22 @@ class PatternSet:
                         pattern = self.patterns[p]
                         if not pattern.needs <= present:
                             continue
-                        used = self._extend(pattern, i, per_token, end)
+                        used = self._extend(pattern, i, per_token, end, analysis.clauses)
                         if used is not None:
                             found.append(Match(pattern.payload, i, used[-1], used))
         return found
 
     @staticmethod
-    def _extend(pattern: _Compiled, start: int, per_token: dict[int, frozenset[int]], end: int) -> tuple[int, ...] | None:
+    def _extend(pattern: _Compiled, start: int, per_token: dict[int, frozenset[int]], end: int,
+                clauses: tuple[int, ...]) -> tuple[int, ...] | None:
+        """The tokens of ``pattern`` from ``start``: a plain step stays in its clause ("no intent,
+        future oriented" is not "no future"); a ``...`` step may cross a comma within the sentence."""
         used = [start]
         position = start
         for element, gap in zip(pattern.elements[1:], pattern.gaps, strict=True):
             for j in range(position + 1, min(end, position + gap + 2)):
+                if gap == GAP and clauses[j] != clauses[position]:
+                    return None
                 if element in per_token.get(j, ()):
                     used.append(j)
                     position = j

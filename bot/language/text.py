@@ -65,6 +65,8 @@ class Analysis:
     """(first token, last token + 1) of each sentence."""
     norms: tuple[str, ...] = ()
     """Each token's folded form, in order (what the pattern matchers read)."""
+    clauses: tuple[int, ...] = ()
+    """Each token's clause number, in order."""
 
     def words(self, first: int, end: int) -> str:
         """The original text from token ``first`` to token ``end - 1``."""
@@ -81,6 +83,9 @@ def _sentence_breaks(text: str) -> list[int]:
             nxt = text[m.end() : m.end() + 1]
             if word and (word.group(1).lower() in ABBREVIATIONS or (word.group(1).isdigit() and nxt.isdigit())):
                 continue
+            after = text[m.end() : m.end() + 2]
+            if word and word.group(1).isdigit() and len(word.group(1)) <= 2 and after[:1] == " " and after[1:].islower():
+                continue  # an ordinal: "i 9. klasse", "den 3. mai"
             if word and len(word.group(1)) == 1 and word.group(1).isalpha():
                 continue
         breaks.append(m.start())
@@ -134,4 +139,5 @@ def analyse(text: str, variants: Mapping[str, str], clause_words: frozenset[str]
     if tokens:
         clause_bounds.append((clause_start, len(tokens)))
         sentence_bounds.append((sentence_start, len(tokens)))
-    return Analysis(text, tuple(tokens), tuple(clause_bounds), tuple(sentence_bounds), tuple(t.norm for t in tokens))
+    return Analysis(text, tuple(tokens), tuple(clause_bounds), tuple(sentence_bounds),
+                    tuple(t.norm for t in tokens), tuple(t.clause for t in tokens))

@@ -21,13 +21,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.language.text import analyse
-from bot.safety.crisis import CrisisReading, SeenSignal, read_crisis
-from bot.safety.lexicon import TOPICS, ScreenRules, bundled_rules
+from bot.safety.crisis import CrisisReading, SeenSignal, read_crisis, token_marks
+from bot.safety.lexicon import TOPICS, ScreenRules, Signal, bundled_rules
+from bot.safety.model import CrisisModel, bundled_model
 from bot.safety.personal_data import PII_KINDS, find_identifiers, redact, valid_cpr, valid_fnr
 
 __all__ = ["Screening", "screen", "redact", "valid_fnr", "valid_cpr", "PII_KINDS", "TOPICS", "LEVELS"]
 
 LEVELS = ("none", "possible", "acute")
+MODEL_POSSIBLE = 0.4
+"""The model's probability at which a message the rules let pass gets the calm ``possible`` line.
+The three thresholds were chosen leave-one-author-out on the tuning split
+(``python -m benchmarks.crisis_eval --loao``), never on the reporting split."""
+MODEL_ACUTE = 0.6
+"""The probability at which the model raises a ``possible`` from the rules to ``acute``."""
+MODEL_ACUTE_ALONE = 0.9
+"""The probability at which the model alone makes a message ``acute`` (0.6 % false alarms
+leave-one-author-out on the tuning split, where it caught 87 % of the crises by itself)."""
+MODEL_SIGNAL = Signal("learned_model", "model", "suicide", "possible")
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,8 @@ class Screening:
     level: str = "none"
     """``acute``, ``possible`` or ``none``."""
     kinds: tuple[str, ...] = ()
-    """Signal kinds that count (intent_plan, death_wish, farewell, means, act, overdose_signs, …)."""
+    """Signal kinds that count (intent_plan, death_wish, farewell, means, act, overdose_signs, …;
+    ``model`` when only the learned model raised the message)."""
     topics: tuple[str, ...] = ()
     """What the risk is about: suicide, self_harm, overdose, violence."""
     signals: tuple[SeenSignal, ...] = ()
@@ -76,7 +88,18 @@ def _summary(reading: CrisisReading) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return kinds, topics
 
 
-def screen(text: str, lang: str | None = None, rules: ScreenRules | None = None) -> Screening:
+def combine(rule_level: str, probability: float, possible_at: float = MODEL_POSSIBLE,
+            acute_at: float = MODEL_ACUTE, acute_alone_at: float = MODEL_ACUTE_ALONE) -> str:
+    """The rules' level, raised (never lowered) by the learned model's probability."""
+    if rule_level == "acute" or probability >= acute_alone_at:
+        return "acute"
+    if rule_level == "possible":
+        return "acute" if probability >= acute_at else "possible"
+    return "possible" if probability >= possible_at else "none"
+
+
+def screen(text: str, lang: str | None = None, rules: ScreenRules | None = None,
+           model: CrisisModel | None = None) -> Screening:
     """Screen one message for acute risk and personal identifiers.
 
     ``lang`` ("nb", "da", "en") is accepted for the command line and front ends, but every language's
@@ -85,6 +108,17 @@ def screen(text: str, lang: str | None = None, rules: ScreenRules | None = None)
     """
     del lang
     rules = rules or bundled_rules()
-    reading = read_crisis(rules, analyse(text, rules.variants, rules.clause_words, rules.abbreviations))
+    model = model or bundled_model()
+    analysis = analyse(text, rules.variants, rules.clause_words, rules.abbreviations)
+    reading = read_crisis(rules, analysis)
     kinds, topics = _summary(reading)
-    return Screening(reading.level, kinds, topics, reading.signals, find_identifiers(text), reading.score)
+    level, signals = reading.level, reading.signals
+    if model is not None and level != "acute" and analysis.tokens:
+        probability, words = model.probability(analysis, token_marks(rules, analysis))
+        raised = combine(level, probability)
+        if raised != level:
+            level = raised
+            signals = (SeenSignal(MODEL_SIGNAL, ", ".join(words)), *signals)
+            kinds = kinds or ("model",)
+            topics = topics or ("suicide",)
+    return Screening(level, kinds, topics, signals, find_identifiers(text), reading.score)

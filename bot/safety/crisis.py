@@ -3,9 +3,10 @@
 A signal (``knowledge/lexicon/crisis.yaml``) is *current* unless it is negated ("benekter
 selvmordstanker"), over ("for ti år siden") without anything in its clause saying "now", or inside a
 frame — teaching, statistics, a hypothetical, fiction — again unless its clause says "now". Current
-signals add up, each signal once: acute 1.0, possible 0.5, and cues (immediacy, alone, intoxicated,
-a plea for help) 0.5 — a cue only counts beside a warning sign (a topic word such as "selvmord" named
-in passing is not one). A score of 1.0 is ``acute``, 0.5
+signals add up, each signal once: acute 1.0, possible 0.5, a hint 0.25 (a topic word such as
+"overdose" named in passing), and cues (immediacy, alone, intoxicated, low mood, a plea for help)
+0.5 — a cue only counts beside a real warning sign. A reassurance ("he is fine now"), when nothing
+acute was found, takes 0.5 off and the cues no longer count. A score of 1.0 is ``acute``, 0.5
 ``possible``. So one clear sign is enough, and two weaker ones ("har samlet opp pillene" and "i
 kveld") make an acute answer, as a trained colleague would read them.
 """
@@ -65,6 +66,22 @@ def _why_set_aside(hits: list[ScopeHit], used: tuple[int, ...]) -> str | None:
     return None
 
 
+MARKS = {"negated": "n", "past": "p", "framed": "f", None: ""}
+
+
+def token_marks(rules: ScreenRules, analysis: Analysis) -> list[str]:
+    """Per token, "n", "p", "f" when negation, the past or a frame reaches it, else "": the learned
+    model reads "ikke" + "selvmordstanker" as a different word from "selvmordstanker" alone."""
+    if rules.scopes is None:
+        return [""] * len(analysis.tokens)
+    by_sentence = rules.scopes.find_by_sentence(analysis)
+    marks = []
+    for token in analysis.tokens:
+        hits = by_sentence.get(token.sentence)
+        marks.append(MARKS[_why_set_aside(hits, (token.index,))] if hits else "")
+    return marks
+
+
 def _negations_of_signals(hits: list[ScopeHit], matches: list[Match]) -> list[ScopeHit]:
     """Drop negations that belong to a signal's own words ("orker ikke mer", "not breathing"): the
     "ikke" of "jeg orker ikke mer, alle hadde hatt det bedre uten meg" negates nothing after it."""
@@ -98,8 +115,11 @@ def read_crisis(rules: ScreenRules, analysis: Analysis) -> CrisisReading:
         reason = reasons[key]
         seen.append(SeenSignal(signal, analysis.words(m.first, m.last + 1), reason))
     current = {s.signal.id: s.signal for s in seen if s.set_aside is None}
-    score = sum(sig.weight for sig in current.values() if sig.level != "cue")
-    if any(sig.kind != "mention" and sig.level != "cue" for sig in current.values()):
+    levels = {sig.level for sig in current.values()}
+    score = sum(sig.weight for sig in current.values() if sig.level in ("acute", "possible", "hint"))
+    if "reassurance" in levels and "acute" not in levels:
+        score += sum(sig.weight for sig in current.values() if sig.level == "reassurance")
+    elif levels & {"acute", "possible"}:
         score += sum(sig.weight for sig in current.values() if sig.level == "cue")
     level = "acute" if score >= ACUTE_SCORE else "possible" if score >= POSSIBLE_SCORE else "none"
     ordered = sorted(_unique(seen), key=lambda s: (s.set_aside is not None, -s.signal.weight))

@@ -21,12 +21,14 @@ from bot.language.scopes import ScopeRule, Scopes
 from bot.language.text import fold
 from bot.paths import knowledge_dir
 
-LEVELS = {"acute": 1.0, "possible": 0.5, "cue": 0.5}
-"""What one current signal of each level adds to a message's score."""
+LEVELS = {"acute": 1.0, "possible": 0.5, "cue": 0.5, "hint": 0.25, "reassurance": -0.5}
+"""What one current signal of each level adds to a message's score. A ``hint`` (a risk named in
+passing, "overdose") needs another sign to reach ``possible``; a ``reassurance`` ("han har det fint
+nå") takes a weak sign back, never an acute one."""
 ACUTE_SCORE = 1.0
 POSSIBLE_SCORE = 0.5
 KINDS = ("intent_plan", "death_wish", "farewell", "means", "act", "overdose_signs", "threat",
-         "command_hallucinations", "self_harm", "immediacy", "context", "mention")
+         "command_hallucinations", "self_harm", "immediacy", "context", "mention", "reassurance")
 TOPICS = ("suicide", "self_harm", "overdose", "violence")
 FRAME_REACH = ("sentence", "forward")
 NEGATION_LIMIT = 8
