@@ -36,6 +36,8 @@ WIDE_GAP = 6
 """Words allowed where a pattern says ``...``."""
 TYPO_MIN = 7
 """Words at least this long also match with one letter wrong, missing, extra or swapped."""
+TYPO_MAX = 30
+"""Longer "words" (a pasted hash, a row of one letter) are not looked at for typos."""
 NUMBER_VALUES = {fold(w): v for w, v in (
     ("ti", 10), ("elleve", 11), ("tolv", 12), ("femten", 15), ("tjue", 20), ("tyve", 20), ("tretti", 30),
     ("tredive", 30), ("førti", 40), ("fyrre", 40), ("femti", 50), ("halvtreds", 50), ("hundre", 100),
@@ -188,7 +190,7 @@ class Vocabulary:
             found.update(eid for minimum, eid in self.min_number_elements if value >= minimum)
             if len(norm) == 4 and 1950 <= value <= 2039:
                 found |= self.year_elements
-        if not found and len(norm) >= TYPO_MIN - 1 and norm.isalpha():
+        if not found and TYPO_MIN - 1 <= len(norm) <= TYPO_MAX and norm.isalpha():
             found = self._typo(norm)
         result = frozenset(found)
         if len(self._cache) > 50000:

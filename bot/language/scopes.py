@@ -10,6 +10,7 @@ the trigger inside them off, as in the published NegEx algorithm (Chapman et al.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -108,22 +109,56 @@ class Scopes:
         return grouped
 
 
-def covered(hits: Iterable[ScopeHit], name: str, used: Iterable[int]) -> bool:
-    """Whether a scope named ``name`` reaches the tokens ``used``."""
-    used = tuple(used)
-    return any(hit.rule.name == name and hit.covers(used) for hit in hits)
+class SentenceScopes:
+    """One sentence's scope hits, indexed by token: a question about a signal costs only the few
+    hits near it, so a sentence full of triggers ("ikke ikke ikke …") stays linear.
 
+    Negations are kept per covered token (they reach a few words); frames as the set of tokens they
+    cover; time expressions ("past", "now", reaching their clause; "past_sentence", "now_sentence",
+    reaching the sentence) as sorted trigger positions per clause or sentence, for :meth:`nearest`.
+    """
 
-def nearest(hits: Iterable[ScopeHit], names: Iterable[str], used: Iterable[int]) -> str | None:
-    """Of the scopes named ``names`` that reach ``used``, the name of the one whose trigger stands
-    nearest: a time expression belongs to the event next to it ("fortalte i dag om da han tok en
-    overdose for ti år siden": the overdose is ten years ago, the telling today)."""
-    used = tuple(used)
-    wanted = set(names)
-    best: tuple[int, str] | None = None
-    for hit in hits:
-        if hit.rule.name in wanted and hit.covers(used):
-            distance = min(abs(t - u) for t in hit.trigger for u in used)
-            if best is None or distance < best[0]:
-                best = (distance, hit.rule.name)
-    return best[1] if best else None
+    def __init__(self, analysis: Analysis, hits: Iterable[ScopeHit], ignore: frozenset[int] = frozenset()) -> None:
+        """``ignore``: tokens whose negations negate nothing (a signal's own "ikke")."""
+        self.clauses = analysis.clauses
+        self.negations: dict[int, list[ScopeHit]] = {}
+        self.framed: set[int] = set()
+        self.times: dict[tuple[str, int], list[int]] = {}
+        for hit in hits:
+            name = hit.rule.name
+            if name == "negation":
+                if not ignore.intersection(hit.trigger):
+                    for u in range(hit.first, hit.end):
+                        self.negations.setdefault(u, []).append(hit)
+            elif name == "frame":
+                self.framed.update(range(hit.first, hit.end))
+                self.framed.update(hit.trigger)
+            else:
+                where = self.clauses[hit.trigger[0]] if name in ("past", "now") else hit.sentence
+                self.times.setdefault((name, where), []).append(hit.trigger[0])
+        for positions in self.times.values():
+            positions.sort()
+
+    def negated(self, used: tuple[int, ...]) -> bool:
+        """A negation reaches one of ``used`` and is not itself one of them."""
+        return any(not set(h.trigger).intersection(used) for u in used for h in self.negations.get(u, ()))
+
+    def in_frame(self, used: tuple[int, ...]) -> bool:
+        return any(u in self.framed for u in used)
+
+    def nearest(self, used: tuple[int, ...], names: tuple[str, str], sentence: int | None = None) -> str | None:
+        """Which of two time scopes has the trigger nearest to ``used`` (in the clause of each token,
+        or in ``sentence`` when given); None when neither reaches it. A time expression belongs to
+        the event next to it ("fortalte i dag om da han tok en overdose for ti år siden": the
+        overdose is ten years ago, the telling today)."""
+        best: tuple[int, str] | None = None
+        for name in names:
+            for u in used:
+                positions = self.times.get((name, self.clauses[u] if sentence is None else sentence))
+                if not positions:
+                    continue
+                at = bisect_left(positions, u)
+                for p in positions[max(0, at - 1) : at + 1]:
+                    if best is None or abs(p - u) < best[0]:
+                        best = (abs(p - u), name)
+        return best[1] if best else None

@@ -26,6 +26,9 @@ ABBREVIATIONS = frozenset(
     str.split("pas pt ca kl ev evt mtp ifm dvs osv bl f eks fx dr mr mrs ms nr tlf vs etc e g i jf st ang iht mht")
 )
 """Words after which a full stop does not end the sentence ("pas. har tatt …", "kl. 22.30")."""
+MAX_SENTENCE_TOKENS = 120
+"""A run-on text without punctuation is cut into pieces of this many words: every reader works
+sentence by sentence, so a 10 000-character message with no full stop stays linear."""
 
 
 def fold(word: str) -> str:
@@ -115,6 +118,8 @@ def analyse(text: str, variants: Mapping[str, str], clause_words: frozenset[str]
         while b < len(breaks) and breaks[b] < start:
             new_sentence = True
             b += 1
+        if tokens and len(tokens) - sentence_start >= MAX_SENTENCE_TOKENS:
+            new_sentence = True
         new_clause = new_sentence
         while p < len(punct) and punct[p] < start:
             new_clause = True

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.language.patterns import Match
-from bot.language.scopes import ScopeHit, covered, nearest
+from bot.language.scopes import SentenceScopes
 from bot.language.text import Analysis
 from bot.safety.lexicon import ACUTE_SCORE, POSSIBLE_SCORE, ScreenRules, Signal
 
@@ -52,16 +52,16 @@ class CrisisReading:
         return tuple(s for s in self.signals if s.set_aside is None)
 
 
-def _why_set_aside(hits: list[ScopeHit], used: tuple[int, ...]) -> str | None:
+def _why_set_aside(scopes: SentenceScopes, used: tuple[int, ...], sentence: int) -> str | None:
     """"negated", "past", "framed", or None for a current signal."""
-    if covered(hits, "negation", used):
+    if scopes.negated(used):
         return "negated"
-    if covered(hits, "frame", used):
+    if scopes.in_frame(used):
         return "framed"
-    in_clause = nearest(hits, ("past", "now"), used)
+    in_clause = scopes.nearest(used, ("past", "now"))
     if in_clause == "past":
         return "past"
-    if in_clause is None and nearest(hits, ("past_sentence", "now_sentence"), used) == "past_sentence":
+    if in_clause is None and scopes.nearest(used, ("past_sentence", "now_sentence"), sentence) == "past_sentence":
         return "past"
     return None
 
@@ -72,21 +72,15 @@ MARKS = {"negated": "n", "past": "p", "framed": "f", None: ""}
 def token_marks(rules: ScreenRules, analysis: Analysis) -> list[str]:
     """Per token, "n", "p", "f" when negation, the past or a frame reaches it, else "": the learned
     model reads "ikke" + "selvmordstanker" as a different word from "selvmordstanker" alone."""
+    marks = [""] * len(analysis.tokens)
     if rules.scopes is None:
-        return [""] * len(analysis.tokens)
-    by_sentence = rules.scopes.find_by_sentence(analysis)
-    marks = []
-    for token in analysis.tokens:
-        hits = by_sentence.get(token.sentence)
-        marks.append(MARKS[_why_set_aside(hits, (token.index,))] if hits else "")
+        return marks
+    for sentence, hits in rules.scopes.find_by_sentence(analysis).items():
+        scopes = SentenceScopes(analysis, hits)
+        first, end = analysis.sentence_bounds[sentence]
+        for i in range(first, end):
+            marks[i] = MARKS[_why_set_aside(scopes, (i,), sentence)]
     return marks
-
-
-def _negations_of_signals(hits: list[ScopeHit], matches: list[Match]) -> list[ScopeHit]:
-    """Drop negations that belong to a signal's own words ("orker ikke mer", "not breathing"): the
-    "ikke" of "jeg orker ikke mer, alle hadde hatt det bedre uten meg" negates nothing after it."""
-    inside = {i for m in matches for i in m.used}
-    return [h for h in hits if h.rule.name != "negation" or not inside.intersection(h.trigger)]
 
 
 def read_crisis(rules: ScreenRules, analysis: Analysis) -> CrisisReading:
@@ -100,8 +94,10 @@ def read_crisis(rules: ScreenRules, analysis: Analysis) -> CrisisReading:
         matches_in.setdefault(analysis.tokens[m.first].sentence, []).append(m)
     by_sentence = rules.scopes.find_by_sentence(analysis, matches_in, elements) if rules.scopes is not None else {}
     cancelled = {(m.payload, analysis.tokens[m.first].sentence) for m in rules.unless.matches(analysis, matches_in, elements)}
-    hits_in = {sentence: _negations_of_signals(by_sentence.get(sentence, []), in_sentence)
-               for sentence, in_sentence in matches_in.items()}
+    # a signal's own "ikke" ("orker ikke mer", "not breathing") negates nothing after it
+    scopes_in = {sentence: SentenceScopes(analysis, by_sentence.get(sentence, ()),
+                                          frozenset(i for m in in_sentence for i in m.used))
+                 for sentence, in_sentence in matches_in.items()}
     seen: list[SeenSignal] = []
     reasons: dict[tuple[int, tuple[int, ...]], str | None] = {}
     for m in matches:
@@ -111,7 +107,7 @@ def read_crisis(rules: ScreenRules, analysis: Analysis) -> CrisisReading:
             continue
         key = (sentence, m.used)
         if key not in reasons:
-            reasons[key] = _why_set_aside(hits_in[sentence], m.used) if hits_in[sentence] else None
+            reasons[key] = _why_set_aside(scopes_in[sentence], m.used, sentence)
         reason = reasons[key]
         seen.append(SeenSignal(signal, analysis.words(m.first, m.last + 1), reason))
     current = {s.signal.id: s.signal for s in seen if s.set_aside is None}
