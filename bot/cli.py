@@ -67,18 +67,43 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     from bot.engine import content  # noqa: F401 - registers the names flows may use
     from bot.engine.flows import load_flows
     from bot.knowledge import load_knowledge
+    from bot.knowledge.loader import LEXICON_FOLDER
+    from bot.safety.lexicon import lexicon_problems
 
     folder = Path(args.dir) if args.dir else Path(args.knowledge or paths.knowledge_dir())
     kb, problems = load_knowledge(folder)
     if kb is not None:
         conversations = Path(args.conversations) if args.conversations else paths.conversations_dir()
         _, problems = load_flows(conversations, kb)
+    problems = [*problems, *lexicon_problems(folder / LEXICON_FOLDER)]
     for problem in problems:
         print(problem)
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     print(f"ok: {folder} ({sum(kb.counts().values())} entries)")
+    return 0
+
+
+def cmd_kb_forms(args: argparse.Namespace) -> int:
+    from bot.language.build_forms import build, write
+    from bot.safety.lexicon import load_screen_rules
+
+    folder = Path(args.knowledge or paths.knowledge_dir()) / "lexicon"
+    rules, problems = load_screen_rules(folder)
+    if rules is None:
+        print("\n".join(str(p) for p in problems), file=sys.stderr)
+        return 1
+    table = build(rules.lemmas())
+    write(table)
+    print(f"word forms of {sum(len(v) for v in table.values())} lemmas written")
+    return 0
+
+
+def cmd_kb_train_screen(args: argparse.Namespace) -> int:
+    from bot.safety.model import retrain
+
+    print(retrain())
     return 0
 
 
@@ -150,9 +175,16 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 def cmd_screen(args: argparse.Namespace) -> int:
     from bot.safety import screen
+    from bot.safety.lexicon import load_screen_rules
 
-    result = screen(sys.stdin.read(), args.lang)
-    print(json.dumps({"crisis": result.crisis, "pii": list(result.pii)}))
+    rules = None
+    if args.knowledge:
+        rules, problems = load_screen_rules(Path(args.knowledge) / "lexicon")
+        if rules is None:
+            print("\n".join(str(p) for p in problems), file=sys.stderr)
+            return 1
+    result = screen(sys.stdin.read(), args.lang, rules)
+    print(json.dumps(result.to_json(), ensure_ascii=False))
     return 0
 
 
@@ -213,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--knowledge", help="knowledge folder (default: the bundled one)")
     common.add_argument("--db", help="SQLite file (default: a per-user data directory)")
-    common.add_argument("--lang", choices=["nb", "en"], help="language for new users")
+    common.add_argument("--lang", choices=["nb", "da", "en"],
+                        help="language: nb, da (read in Danish, answered in Danish where a text exists, else bokmål) or en")
     parser = argparse.ArgumentParser(prog="iddt-bot", parents=[common],
                                      description="IDDT decision support bot (console chat by default).")
     sub = parser.add_subparsers(dest="command")
@@ -233,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("dir", nargs="?")
     check.add_argument("--conversations", help="flows folder (default: the bundled one)")
     check.set_defaults(func=cmd_kb_check)
+    forms = kb_sub.add_parser("forms", parents=[common],
+                              help="regenerate the word-form table of the lexicons (needs the dev extra: simplemma)")
+    forms.set_defaults(func=cmd_kb_forms)
+    train = kb_sub.add_parser("train-screen", parents=[common],
+                              help="retrain the crisis screen's learned model on the tuning split (a checkout)")
+    train.set_defaults(func=cmd_kb_train_screen)
     export = kb_sub.add_parser("export", parents=[common], help="the whole knowledge base as JSON")
     export.add_argument("--json", action="store_true", default=True)
     export.add_argument("--pretty", action="store_true")

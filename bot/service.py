@@ -22,8 +22,10 @@ from bot.engine.replies import Incoming, Option, Reply
 from bot.engine.runner import SENTINEL_ERROR, Engine, Outcome
 from bot.engine.state import Conversation, Profile
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
+from bot.knowledge.loader import LEXICON_FOLDER
 from bot.knowledge.search import SearchHit
-from bot.safety import screen
+from bot.safety import Screening, screen
+from bot.safety.lexicon import ScreenRules, load_screen_rules
 from bot.storage import Storage
 
 log = logging.getLogger("iddt_bot.service")
@@ -34,16 +36,20 @@ MAX_INVITE_ATTEMPTS = 10
 """Wrong invite codes one user may try per process run; after that every try is refused unchecked."""
 
 
-def load_all(config: Config) -> tuple[KnowledgeBase, Flows]:
-    """Knowledge and flows, validated together; raises :class:`KnowledgeError` with every problem."""
+def load_all(config: Config) -> tuple[KnowledgeBase, Flows, ScreenRules]:
+    """Knowledge, flows and the screen's lexicon, validated together; raises :class:`KnowledgeError`
+    with every problem."""
     kb, problems = load_knowledge(config.knowledge_dir)
     if kb is None:
         raise KnowledgeError(problems)
     flows, problems = load_flows(config.conversations_dir, kb)
     if flows is None:
         raise KnowledgeError(problems)
+    rules, problems = load_screen_rules(config.knowledge_dir / LEXICON_FOLDER)
+    if rules is None:
+        raise KnowledgeError(problems)
     kb.index  # noqa: B018 - build the search index now, not on some user's first question
-    return kb, flows
+    return kb, flows, rules
 
 
 @dataclass
@@ -51,13 +57,14 @@ class _Loaded:
     kb: KnowledgeBase
     flows: Flows
     engine: Engine
+    screen_rules: ScreenRules
 
 
 class BotService:
     def __init__(self, config: Config, storage: Storage | None = None) -> None:
         self.config = config
-        kb, flows = load_all(config)
-        self._loaded = _Loaded(kb, flows, Engine(kb, flows))
+        kb, flows, rules = load_all(config)
+        self._loaded = _Loaded(kb, flows, Engine(kb, flows), rules)
         self.storage = storage or Storage(config.db_path)
         self._lock = threading.RLock()
         self._last_step: dict[int, str] = {}
@@ -90,8 +97,11 @@ class BotService:
         return replies or [Reply(text=self.kb.ui("error", "nb"))]
 
     def _default_lang(self, language_code: str | None) -> str:
+        """A new user's language from their client: en, da (Danish texts where they exist, else
+        bokmål) or nb."""
         if language_code:
-            return "en" if language_code.lower().startswith("en") else "nb"
+            code = language_code.lower()
+            return "en" if code.startswith("en") else "da" if code.startswith("da") else "nb"
         return self.config.lang
 
     def _handle(self, user_id: int, incoming: Incoming, language_code: str | None) -> list[Reply]:
@@ -103,20 +113,28 @@ class BotService:
         text = incoming.text
         flagged = False
         if text and incoming.button is None and not text.startswith("\x00"):
-            screening = screen(text, profile.lang)
+            screening = screen(text, profile.lang, loaded.screen_rules)
             flagged = bool(screening.pii)
-            if screening.crisis:
-                title, body = crisis_text(loaded.kb, profile.lang)
-                replies.append(Reply(title=title, text=body, urgent=True))
-                self.storage.record_event("crisis", ",".join(screening.crisis_kinds))
-            if screening.pii:
-                hard = [k for k in screening.pii if k != "name"]
+            if screening.pii and [k for k in screening.pii if k != "name"]:
+                replies += self._crisis_replies(screening, profile.lang, language_code)
                 kinds = ", ".join(loaded.kb.ui(f"pii_{k}", profile.lang) for k in screening.pii)
-                if hard:
-                    replies.append(Reply(text=loaded.kb.ui("pii_refused", profile.lang, kinds=kinds)))
-                    self.storage.record_event("pii_refused", ",".join(screening.pii))
-                    replies += loaded.engine.current_prompt(self._ctx(profile, conv))
-                    return replies
+                replies.append(Reply(text=loaded.kb.ui("pii_refused", profile.lang, kinds=kinds)))
+                self.storage.record_event("pii_refused", ",".join(screening.pii))
+                replies += loaded.engine.current_prompt(self._ctx(profile, conv))
+                return replies
+            if screening.acute and not text.lstrip().startswith("/"):
+                # The crisis answer stands alone: the message is not taken as an answer or a question
+                # (no "that didn't fit", no look-up miss), and the open question is offered after it.
+                replies += self._crisis_replies(screening, profile.lang, language_code)
+                if screening.name_hint:
+                    replies.append(Reply(text=loaded.kb.ui("pii_name_warning", profile.lang)))
+                prompt = loaded.engine.current_prompt(self._ctx(profile, conv))
+                replies.append(Reply(text=loaded.kb.ui("crisis_continue" if prompt else "crisis_menu", profile.lang)))
+                replies += prompt
+                self.storage.keep(profile, conv)
+                return replies
+            replies += self._crisis_replies(screening, profile.lang, language_code)
+            if screening.name_hint:
                 replies.append(Reply(text=loaded.kb.ui("pii_name_warning", profile.lang)))
         if incoming.edited:
             replies.append(Reply(text=loaded.kb.ui("edited_message", profile.lang)))
@@ -195,13 +213,25 @@ class BotService:
                 self._invite_attempts[user_id] = self._invite_attempts.get(user_id, 0) + 1
         replies: list[Reply] = []
         if text and not text.startswith("\x00"):
-            screening = screen(text, lang)
-            if screening.crisis:
-                title, body = crisis_text(self.kb, lang)
-                replies.append(Reply(title=title, text=body, urgent=True))
+            replies += self._crisis_replies(screen(text, lang, self._loaded.screen_rules), lang, language_code)
         log.info("access refused")
         replies.append(Reply(text=self.kb.ui("access_invite" if self.config.invite_code else "access_refused", lang)))
         return replies
+
+    def _crisis_replies(self, screening: Screening, lang: str, language_code: str | None) -> list[Reply]:
+        """``acute``: the what-to-do-now answer with the emergency numbers (sent first, alone);
+        ``possible``: one calm line on top of the normal answer; ``none``: nothing.
+
+        A reader whose client is Danish sees Denmark's numbers first, in the language they chose.
+        """
+        if not screening.crisis:
+            return []
+        self.storage.record_event("crisis", f"{screening.level}:{','.join(screening.kinds)}")
+        danish_client = (language_code or "").lower().startswith("da")
+        if screening.acute:
+            title, body = crisis_text(self.kb, lang, denmark_first=danish_client)
+            return [Reply(title=title, text=body, urgent=True)]
+        return [Reply(text=self.kb.ui("crisis_possible", "da" if danish_client and lang != "en" else lang))]
 
     # ----------------------------------------------------------- retention
     def purge_expired(self, at: float | None = None) -> dict[str, int]:
@@ -291,14 +321,14 @@ class BotService:
         """Load changed knowledge; keep the last good one (and say why) when the new one is invalid."""
         lang = lang or self.config.lang
         try:
-            kb, flows = load_all(self.config)
+            kb, flows, rules = load_all(self.config)
         except KnowledgeError as exc:
             shown = "\n".join(str(p) for p in exc.problems[:15])
             more = f"\n… (+{len(exc.problems) - 15})" if len(exc.problems) > 15 else ""
             log.warning("reload refused problems=%d", len(exc.problems))
             return False, self.kb.ui("reload_refused", lang, count=len(exc.problems)) + "\n" + shown + more
         with self._lock:
-            self._loaded = _Loaded(kb, flows, Engine(kb, flows))
+            self._loaded = _Loaded(kb, flows, Engine(kb, flows), rules)
         serving.refreeze_after_reload()
         log.info("reloaded entries=%d", sum(kb.counts().values()))
         return True, kb.ui("reload_ok", lang, entries=sum(kb.counts().values()))

@@ -1,8 +1,8 @@
 """Settle a long-running bot process before it serves: warm what loads lazily, freeze the heap.
 
 * The case-description estimator (``bot.engine.describe``) compiles about a hundred patterns when
-  first imported, about 0.2 s; the CLI and the tests import it only when needed, the bot imports it
-  here so no user's first pasted case note waits for it.
+  first imported, about 0.2 s, and the crisis screen's learned model loads on first use; the CLI and
+  the tests load them only when needed, the bot loads them here so no user's first message waits.
 * Collections run less often (:data:`GC_THRESHOLDS`).
 * The loaded knowledge, its search index and the flows are about 80 000 objects that live as long as
   the process. Python's full collections walk every tracked object, so each one took about 50 ms — an
@@ -28,6 +28,9 @@ def settle_for_serving() -> None:
     """Import the lazily loaded parts, collect once, then freeze everything alive now."""
     global _frozen
     import bot.engine.describe  # noqa: F401  (see the module docstring)
+    from bot.safety.model import bundled_model
+
+    bundled_model()  # the crisis screen's learned model (about 10 000 weights), before the first message
 
     gc.unfreeze()
     gc.collect()

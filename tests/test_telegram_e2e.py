@@ -265,3 +265,26 @@ def test_bad_token_exits_with_2_without_printing_it(tmp_path, server):
     done = subprocess.run([sys.executable, "-m", "bot", "telegram", "--base-url", server.base_url, "--db",
                            str(tmp_path / "db.sqlite")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 2 and "WRONG-token" not in done.stderr + done.stdout
+
+
+def test_a_crisis_is_answered_first_and_alone_through_the_bot_api(server, start_bot, ui):
+    bot = start_bot()
+    bot.wait_ready()
+    user = User(server, 400)
+    user.start()
+    events = user.act("type", "jeg orker ikke mer, har tatt alle pillene")
+    visible = [e.message for e in events if e.kind in VISIBLE]
+    assert "113" in visible[0]["text"] and "reply_markup" not in visible[0]  # first, and alone
+    shown = user.text()
+    assert ui("crisis_continue", "nb") in shown
+    assert ui("not_understood", "nb") not in shown and "fant ikke noe godt svar" not in shown.lower()
+    assert visible[-1].get("reply_markup")  # the open question again, with its buttons
+
+    dane = User(server, 401, lang="da")  # a Danish client who reads English replies
+    dane.start()
+    first = [e.message for e in dane.act("type", "hun har taget alle sine piller og reagerer ikke")
+             if e.kind in VISIBLE][0]
+    assert first["text"].index("Denmark") < first["text"].index("Norway")
+    assert bot.stop() == 0
+    assert "piller" not in bot.output and "pillene" not in bot.output  # message text never logged
+    assert_clean_output(bot.output)

@@ -74,10 +74,14 @@ def screening_block(ctx: Ctx) -> list[Reply]:
     return [Reply(title=ctx.ui("screening_title"), text=ctx.ui("screening_intro") + "\n\n" + bullet_list(lines))]
 
 
-def crisis_text(kb, lang: str) -> tuple[str, str]:
-    """Title and body of the what-to-do-now message: Norway first, then Denmark."""
+def crisis_text(kb, lang: str, denmark_first: bool = False) -> tuple[str, str]:
+    """Title and body of the what-to-do-now message in ``lang``: Norway first, then Denmark (Denmark
+    first for a Danish reader, or when ``denmark_first``)."""
     parts = []
-    for locale in kb.all("crisis"):
+    locales = kb.all("crisis")
+    if denmark_first or lang == "da":
+        locales = sorted(locales, key=lambda locale: locale.id != "dk")
+    for locale in locales:
         steps = bullet_list([s.get(lang) for s in locale.steps])
         numbers = "\n".join(f"☎ {n.number} – {n.name.get(lang)}: {n.when.get(lang)}" for n in locale.numbers)
         parts.append(f"{locale.title.get(lang)}\n{steps}\n\n{numbers}")

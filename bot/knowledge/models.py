@@ -33,16 +33,20 @@ class Strict(BaseModel):
 
 
 class Text(Strict):
-    """A text in both languages. Both are required and must not be empty."""
+    """A text in bokmål and English (both required), and in Danish where someone has written it."""
 
     nb: str = Field(min_length=1)
     en: str = Field(min_length=1)
+    da: str | None = Field(default=None, min_length=1)
+    """Optional: Danish users read bokmål where no Danish text exists (the languages are close)."""
 
     def get(self, lang: str) -> str:
-        """The text in ``lang``, falling back to English then bokmål."""
+        """The text in ``lang``; Danish falls back to bokmål, anything else to English."""
         if lang == "nb":
             return self.nb
-        return self.en if lang == "en" else getattr(self, lang, None) or self.en or self.nb
+        if lang == "da":
+            return self.da or self.nb
+        return self.en
 
 
 class Entry(Strict):

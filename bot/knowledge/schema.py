@@ -9,7 +9,8 @@ Written:
 
 * ``knowledge.schema.json`` — any knowledge file: every collection key is allowed;
 * ``<collection>.schema.json`` — a file holding just that collection (for example ``cases``);
-* ``flow.schema.json`` — a file in ``conversations/``: a flow, or option sets and commands.
+* ``flow.schema.json`` — a file in ``conversations/``: a flow, or option sets and commands;
+* ``lexicon.schema.json`` — a file in ``knowledge/lexicon/``: word lists and crisis signals.
 
 Cross-file rules (references resolve, ids are unique, the tree ends in levels) are beyond a schema;
 ``iddt-bot kb check`` covers them.
@@ -28,6 +29,7 @@ from bot.knowledge.models import COLLECTIONS, SINGLE_OBJECTS, UI_KEY, Text
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KNOWLEDGE_SCHEMA = "knowledge.schema.json"
 FLOW_SCHEMA = "flow.schema.json"
+LEXICON_SCHEMA = "lexicon.schema.json"
 _FORBID = ConfigDict(extra="forbid")
 
 
@@ -74,7 +76,9 @@ def _camel(name: str) -> str:
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     """File name → schema, in a stable order."""
-    schemas = {KNOWLEDGE_SCHEMA: knowledge_schema(), FLOW_SCHEMA: flow_schema()}
+    from bot.safety.lexicon import lexicon_schema
+
+    schemas = {KNOWLEDGE_SCHEMA: knowledge_schema(), FLOW_SCHEMA: flow_schema(), LEXICON_SCHEMA: lexicon_schema()}
     for name in (*COLLECTIONS, *SINGLE_OBJECTS):
         schemas[f"{name}.schema.json"] = collection_schema(name)
     return schemas

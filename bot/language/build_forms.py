@@ -29,7 +29,11 @@ def build(lemmas: dict[str, set[str]]) -> dict[str, dict[str, list[str]]]:
     for lang in LANGUAGES:
         dictionary = factory.get_dictionary(lang)
         words = set(lemmas.get(lang, ()))
-        lemma_of = {word: dictionary.get(word.lower(), word.lower()) for word in words}
+        known_lemmas = set(dictionary.values())
+        # a word that is itself a lemma ("samboer") stays one, even where simplemma also reads it as
+        # a form of another ("sambo"); only an inflected word ("tatt") stands for its lemma ("ta")
+        lemma_of = {word: word.lower() if word.lower() in known_lemmas else dictionary.get(word.lower(), word.lower())
+                    for word in words}
         wanted = set(lemma_of.values())
         inverse: dict[str, set[str]] = defaultdict(set)
         for form, lemma in dictionary.items():

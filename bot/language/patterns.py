@@ -184,9 +184,10 @@ class Vocabulary:
         for suffix, eid in self.suffixes.get(norm[-3:], ()):
             if norm.endswith(suffix):
                 found.add(eid)
-        if norm.isdigit() or norm in NUMBER_WORDS:
+        digits = norm.isascii() and norm.isdigit()
+        if digits or norm in NUMBER_WORDS:
             found |= self.number_elements
-            value = int(norm) if norm.isdigit() and len(norm) < 7 else NUMBER_VALUES.get(norm, 0)
+            value = int(norm) if digits and len(norm) < 7 else NUMBER_VALUES.get(norm, 0)
             found.update(eid for minimum, eid in self.min_number_elements if value >= minimum)
             if len(norm) == 4 and 1950 <= value <= 2039:
                 found |= self.year_elements
@@ -277,15 +278,22 @@ class PatternSet:
             if not per_token:
                 continue
             present: set[int] = set().union(*per_token.values())
+            # the patterns whose every element occurs in the sentence, by their first element
+            viable: dict[int, list[_Compiled]] = {}
+            for eid in present:
+                for p in self.by_first.get(eid, ()):
+                    pattern = self.patterns[p]
+                    if pattern.needs <= present:
+                        viable.setdefault(eid, []).append(pattern)
+            if not viable:
+                continue
             for i, token_elements in per_token.items():
                 for eid in token_elements:
-                    for p in self.by_first.get(eid, ()):
-                        pattern = self.patterns[p]
-                        if not pattern.needs <= present:
-                            continue
+                    for pattern in viable.get(eid, ()):
                         used = self._extend(pattern, i, per_token, end, analysis.clauses)
                         if used is not None:
                             found.append(Match(pattern.payload, i, used[-1], used))
+        found.sort(key=lambda m: m.first)
         return found
 
     @staticmethod

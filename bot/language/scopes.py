@@ -2,7 +2,7 @@
 
 A negation such as "ikke", "denies" or "uten" reaches forward to the end of its clause (clauses end at
 commas and at conjunctions such as "men"/"but"); a post-negation such as "…: nei" or "… denied"
-reaches back a few words; a time expression such as "for fem år siden" colours its clause; a frame
+reaches back a few words; an answer opening a sentence ("Han sa nei.") reaches the sentence before; a time expression such as "for fem år siden" colours its clause; a frame
 such as "hvis"/"what if" reaches forward through the sentence. Pseudo-triggers ("vet ikke om",
 "can't rule out") are phrases that contain a trigger word without negating anything: they switch
 the trigger inside them off, as in the published NegEx algorithm (Chapman et al. 2001).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot.language.patterns import PatternSet, Vocabulary
 from bot.language.text import Analysis
 
-REACHES = ("forward", "backward", "clause", "sentence")
+REACHES = ("forward", "backward", "clause", "sentence", "previous")
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,13 @@ class Scopes:
             elements = self.triggers.vocabulary.per_token(analysis)
         blocked = {i for m in self.pseudo.matches(analysis, sentences, elements) for i in range(m.first, m.last + 1)}
         hits: list[ScopeHit] = []
-        tokens = analysis.tokens
         for m in self.triggers.matches(analysis, sentences, elements):
             if any(i in blocked for i in m.used):
                 continue
             rule: ScopeRule = m.payload
-            token = tokens[m.first]
-            clause_first, clause_end = analysis.clause_bounds[token.clause]
-            sentence_first, sentence_end = analysis.sentence_bounds[token.sentence]
+            sentence, clause = analysis.sentences[m.first], analysis.clauses[m.first]
+            clause_first, clause_end = analysis.clause_bounds[clause]
+            sentence_first, sentence_end = analysis.sentence_bounds[sentence]
             if rule.reach == "forward":
                 stop = clause_end if rule.within == "clause" else sentence_end
                 first, end = m.last + 1, min(stop, m.last + 1 + rule.limit)
@@ -92,11 +91,18 @@ class Scopes:
                 if m.first - clause_first > 1 and m.last not in (clause_end - 1, sentence_end - 1):
                     continue  # an answer stands first or last in its clause
                 first, end = max(sentence_first, m.first - rule.limit), m.first
+            elif rule.reach == "previous":
+                # an answer opening a sentence ("Han sa nei.") answers the sentence before it
+                if m.first - sentence_first > 2 or sentence == 0:
+                    continue
+                first, end = analysis.sentence_bounds[sentence - 1]
+                hits.append(ScopeHit(rule, m.used, first, end, sentence - 1))
+                continue
             elif rule.reach == "clause":
                 first, end = clause_first, clause_end
             else:
                 first, end = sentence_first, sentence_end
-            hits.append(ScopeHit(rule, m.used, first, end, token.sentence))
+            hits.append(ScopeHit(rule, m.used, first, end, sentence))
         return hits
 
     def find_by_sentence(self, analysis: Analysis, sentences: Iterable[int] | None = None,

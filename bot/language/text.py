@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 _FOLD = str.maketrans({
     "æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "é": "e", "è": "e", "ê": "e", "á": "a",
     "à": "a", "ó": "o", "ò": "o", "í": "i", "ú": "u", "’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'",
 })  # fmt: skip
-_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _SENTENCE_END_RE = re.compile(r"[.!?;]+|\n+")
 _CLAUSE_PUNCT_RE = re.compile(r"[,:()\[\]\"«»]|\s[-–—]\s|\s[-–—]$")
 ABBREVIATIONS = frozenset(
-    str.split("pas pt ca kl ev evt mtp ifm dvs osv bl f eks fx dr mr mrs ms nr tlf vs etc e g i jf st ang iht mht")
+    str.split("pas pt ca kl ev evt mtp ifm dvs osv bl f eks fx dr mr mrs ms nr tlf vs etc e g i jf st ang iht mht tbl stk mnd "
+              "tab inj amp avd bl.a")
 )
 """Words after which a full stop does not end the sentence ("pas. har tatt …", "kl. 22.30")."""
 MAX_SENTENCE_TOKENS = 120
@@ -52,28 +54,35 @@ class Token(NamedTuple):
     start: int
     end: int
     index: int
-    sentence: int
-    clause: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Analysis:
-    """A text cut into tokens; each token knows its sentence and clause (numbered over the whole text)."""
+    """A text cut into words, each with its folded form and its sentence and clause (numbered over the
+    whole text). Kept as parallel tuples, the form every reader loops over; :attr:`tokens` gives the
+    same as objects."""
 
     text: str
-    tokens: tuple[Token, ...]
+    words: tuple[str, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    norms: tuple[str, ...]
+    """Each word's folded form (after variants and abbreviations): what the pattern matchers read."""
+    sentences: tuple[int, ...]
+    clauses: tuple[int, ...]
     clause_bounds: tuple[tuple[int, int], ...]
     """(first token, last token + 1) of each clause."""
     sentence_bounds: tuple[tuple[int, int], ...]
     """(first token, last token + 1) of each sentence."""
-    norms: tuple[str, ...] = ()
-    """Each token's folded form, in order (what the pattern matchers read)."""
-    clauses: tuple[int, ...] = ()
-    """Each token's clause number, in order."""
 
-    def words(self, first: int, end: int) -> str:
+    @cached_property
+    def tokens(self) -> tuple[Token, ...]:
+        return tuple(Token(*values, index) for index, values in enumerate(
+            zip(self.words, self.norms, self.starts, self.ends, strict=True)))
+
+    def span(self, first: int, end: int) -> str:
         """The original text from token ``first`` to token ``end - 1``."""
-        return self.text[self.tokens[first].start : self.tokens[end - 1].end]
+        return self.text[self.starts[first] : self.ends[end - 1]]
 
 
 def _sentence_breaks(text: str) -> list[int]:
@@ -97,52 +106,39 @@ def _sentence_breaks(text: str) -> list[int]:
 
 def analyse(text: str, variants: Mapping[str, str], clause_words: frozenset[str] = frozenset(),
             abbreviations: Mapping[str, str] | None = None) -> Analysis:
-    """Tokens with folded forms, sentences at . ! ? ; and new lines, clauses also at , : ( ) and
-    at ``clause_words`` (conjunctions such as "men", "but", "og" that end a negation's reach).
+    """Words with folded forms, sentences at . ! ? ; and new lines, clauses also at , : ( ) and at
+    ``clause_words`` (conjunctions such as "men", "but", "og" that end a negation's reach).
 
     ``abbreviations`` maps words written exactly so ("NA", "OD") to the word they stand for, before
     folding: "NA" (Narcotics Anonymous) must not be read as "nå" typed without its "å".
     """
     abbreviations = abbreviations or {}
+    found = list(_WORD_RE.finditer(text))
+    words = tuple(m.group() for m in found)
+    starts = tuple(m.start() for m in found)
+    norms = tuple(abbreviations.get(word) or variants.get(f := fold_cached(word), f) for word in words)
     breaks = _sentence_breaks(text)
     punct = [m.start() for m in _CLAUSE_PUNCT_RE.finditer(text)]
-    tokens: list[Token] = []
-    sentence = clause = 0
-    b = p = 0
-    clause_bounds: list[tuple[int, int]] = []
+    sentence_marks = [bisect_left(breaks, start) for start in starts]
+    clause_marks = [bisect_left(punct, start) for start in starts]
+    sentences: list[int] = []
+    clauses: list[int] = []
     sentence_bounds: list[tuple[int, int]] = []
-    clause_start = sentence_start = 0
-    for m in _WORD_RE.finditer(text):
-        start = m.start()
-        new_sentence = False
-        while b < len(breaks) and breaks[b] < start:
-            new_sentence = True
-            b += 1
-        if tokens and len(tokens) - sentence_start >= MAX_SENTENCE_TOKENS:
-            new_sentence = True
-        new_clause = new_sentence
-        while p < len(punct) and punct[p] < start:
-            new_clause = True
-            p += 1
-        word = m.group()
-        norm = abbreviations.get(word)
-        if norm is None:
-            norm = fold_cached(word)
-            norm = variants.get(norm, norm)
-        if norm in clause_words and tokens:
-            new_clause = True
-        index = len(tokens)
-        if tokens and new_clause:
-            clause_bounds.append((clause_start, index))
-            clause_start = index
-            clause += 1
-        if tokens and new_sentence:
-            sentence_bounds.append((sentence_start, index))
-            sentence_start = index
-            sentence += 1
-        tokens.append(Token(word, norm, start, m.end(), index, sentence, clause))
-    if tokens:
-        clause_bounds.append((clause_start, len(tokens)))
-        sentence_bounds.append((sentence_start, len(tokens)))
-    return Analysis(text, tuple(tokens), tuple(clause_bounds), tuple(sentence_bounds),
-                    tuple(t.norm for t in tokens), tuple(t.clause for t in tokens))
+    clause_bounds: list[tuple[int, int]] = []
+    sentence = clause = sentence_start = clause_start = 0
+    for i in range(len(words)):
+        if i:
+            new_sentence = sentence_marks[i] != sentence_marks[i - 1] or i - sentence_start >= MAX_SENTENCE_TOKENS
+            if new_sentence or clause_marks[i] != clause_marks[i - 1] or norms[i] in clause_words:
+                clause_bounds.append((clause_start, i))
+                clause_start, clause = i, clause + 1
+            if new_sentence:
+                sentence_bounds.append((sentence_start, i))
+                sentence_start, sentence = i, sentence + 1
+        sentences.append(sentence)
+        clauses.append(clause)
+    if words:
+        clause_bounds.append((clause_start, len(words)))
+        sentence_bounds.append((sentence_start, len(words)))
+    return Analysis(text, words, starts, tuple(m.end() for m in found), norms, tuple(sentences), tuple(clauses),
+                    tuple(clause_bounds), tuple(sentence_bounds))

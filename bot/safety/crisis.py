@@ -31,6 +31,7 @@ class SeenSignal:
     words: str
     set_aside: str | None = None
     """None when current; else "negated", "past" or "framed"."""
+    sentence: int = 0
 
     def to_json(self) -> dict[str, str]:
         out = {"id": self.signal.id, "kind": self.signal.kind, "level": self.signal.level, "words": self.words}
@@ -50,6 +51,15 @@ class CrisisReading:
     @property
     def current(self) -> tuple[SeenSignal, ...]:
         return tuple(s for s in self.signals if s.set_aside is None)
+
+    @property
+    def explained(self) -> bool:
+        """The rules saw risk words and set every one aside (negated, past, framed), or heard that the
+        person is safe now: the message has been read, and a second opinion must not overrule that."""
+        if any(s.signal.level == "reassurance" for s in self.current):
+            return True
+        signs = [s for s in self.signals if s.signal.level != "cue"]
+        return bool(signs) and all(s.set_aside is not None for s in signs)
 
 
 def _why_set_aside(scopes: SentenceScopes, used: tuple[int, ...], sentence: int) -> str | None:
@@ -72,7 +82,7 @@ MARKS = {"negated": "n", "past": "p", "framed": "f", None: ""}
 def token_marks(rules: ScreenRules, analysis: Analysis) -> list[str]:
     """Per token, "n", "p", "f" when negation, the past or a frame reaches it, else "": the learned
     model reads "ikke" + "selvmordstanker" as a different word from "selvmordstanker" alone."""
-    marks = [""] * len(analysis.tokens)
+    marks = [""] * len(analysis.words)
     if rules.scopes is None:
         return marks
     for sentence, hits in rules.scopes.find_by_sentence(analysis).items():
@@ -84,42 +94,72 @@ def token_marks(rules: ScreenRules, analysis: Analysis) -> list[str]:
 
 
 def read_crisis(rules: ScreenRules, analysis: Analysis) -> CrisisReading:
-    """Find every signal in ``analysis``, set aside those that are not current, and score the rest."""
+    """Find every signal in ``analysis``, set aside those that are not current, and score the rest.
+
+    Sentences with a real sign (acute, possible, reassurance) are read first; when they already make
+    the message acute, the sentences holding only cues and hints are not read further (a long note
+    stays fast), and the reading lists the signs that decided it.
+    """
     elements = rules.vocabulary.per_token(analysis)
     matches: list[Match] = rules.signals.matches(analysis, None, elements)
     if not matches:
         return CrisisReading("none", 0.0, ())
     matches_in: dict[int, list[Match]] = {}
     for m in matches:
-        matches_in.setdefault(analysis.tokens[m.first].sentence, []).append(m)
-    by_sentence = rules.scopes.find_by_sentence(analysis, matches_in, elements) if rules.scopes is not None else {}
-    cancelled = {(m.payload, analysis.tokens[m.first].sentence) for m in rules.unless.matches(analysis, matches_in, elements)}
-    # a signal's own "ikke" ("orker ikke mer", "not breathing") negates nothing after it
-    scopes_in = {sentence: SentenceScopes(analysis, by_sentence.get(sentence, ()),
-                                          frozenset(i for m in in_sentence for i in m.used))
-                 for sentence, in_sentence in matches_in.items()}
-    seen: list[SeenSignal] = []
-    reasons: dict[tuple[int, tuple[int, ...]], str | None] = {}
-    for m in matches:
-        signal: Signal = m.payload
-        sentence = analysis.tokens[m.first].sentence
-        if (signal.id, sentence) in cancelled:
-            continue
-        key = (sentence, m.used)
-        if key not in reasons:
-            reasons[key] = _why_set_aside(scopes_in[sentence], m.used, sentence)
-        reason = reasons[key]
-        seen.append(SeenSignal(signal, analysis.words(m.first, m.last + 1), reason))
-    current = {s.signal.id: s.signal for s in seen if s.set_aside is None}
-    levels = {sig.level for sig in current.values()}
-    score = sum(sig.weight for sig in current.values() if sig.level in ("acute", "possible", "hint"))
-    if "reassurance" in levels and "acute" not in levels:
-        score += sum(sig.weight for sig in current.values() if sig.level == "reassurance")
-    elif levels & {"acute", "possible"}:
-        score += sum(sig.weight for sig in current.values() if sig.level == "cue")
-    level = "acute" if score >= ACUTE_SCORE else "possible" if score >= POSSIBLE_SCORE else "none"
+        matches_in.setdefault(analysis.sentences[m.first], []).append(m)
+    strong = {s for s, found in matches_in.items() if any(m.payload.level not in ("cue", "hint") for m in found)}
+    seen = _read_sentences(rules, analysis, elements, matches_in, strong)
+    if _score(seen)[1] != "acute":
+        seen += _read_sentences(rules, analysis, elements, matches_in, set(matches_in) - strong)
+    score, level = _score(seen)
     ordered = sorted(_unique(seen), key=lambda s: (s.set_aside is not None, -s.signal.weight))
     return CrisisReading(level, round(score, 2), tuple(ordered))
+
+
+def _read_sentences(rules: ScreenRules, analysis: Analysis, elements: list, matches_in: dict[int, list[Match]],
+                    sentences: set[int]) -> list[SeenSignal]:
+    """The signals of ``sentences``, each with the reason it is set aside (or None)."""
+    if not sentences:
+        return []
+    # the next sentence too: an answer there ("Han sa nei.") may negate a question about a signal
+    nearby = {*sentences, *(s + 1 for s in sentences if s + 1 < len(analysis.sentence_bounds))}
+    by_sentence = rules.scopes.find_by_sentence(analysis, nearby, elements) if rules.scopes is not None else {}
+    cancelled = {(m.payload, analysis.sentences[m.first]) for m in rules.unless.matches(analysis, sentences, elements)}
+    seen: list[SeenSignal] = []
+    for sentence in sorted(sentences):
+        in_sentence = matches_in[sentence]
+        # a signal's own "ikke" ("orker ikke mer", "not breathing") negates nothing after it
+        scopes = SentenceScopes(analysis, by_sentence.get(sentence, ()), frozenset(i for m in in_sentence for i in m.used))
+        reasons: dict[tuple[int, ...], str | None] = {}
+        for m in in_sentence:
+            signal: Signal = m.payload
+            if (signal.id, sentence) in cancelled:
+                continue
+            if m.used not in reasons:
+                reasons[m.used] = _why_set_aside(scopes, m.used, sentence)
+            seen.append(SeenSignal(signal, analysis.span(m.first, m.last + 1), reasons[m.used], sentence))
+    return seen
+
+
+CUE_REACH = 1
+"""Sentences between a cue and the sign it strengthens ("Han har samlet pillene. Han er alene nå.")."""
+
+
+def _score(seen: list[SeenSignal]) -> tuple[float, str]:
+    """Each current signal once; a cue only near a current acute or possible sign (in a long note, a
+    "nå" twenty sentences away says nothing about it)."""
+    current = [s for s in seen if s.set_aside is None]
+    by_id = {s.signal.id: s.signal for s in current}
+    levels = {sig.level for sig in by_id.values()}
+    score = sum(sig.weight for sig in by_id.values() if sig.level in ("acute", "possible", "hint"))
+    if "reassurance" in levels and "acute" not in levels:
+        score += sum(sig.weight for sig in by_id.values() if sig.level == "reassurance")
+    elif levels & {"acute", "possible"}:
+        signs = [s.sentence for s in current if s.signal.level in ("acute", "possible")]
+        cues = {s.signal.id: s.signal.weight for s in current if s.signal.level == "cue"
+                and any(abs(s.sentence - at) <= CUE_REACH for at in signs)}
+        score += sum(cues.values())
+    return score, "acute" if score >= ACUTE_SCORE else "possible" if score >= POSSIBLE_SCORE else "none"
 
 
 def _unique(seen: list[SeenSignal]) -> list[SeenSignal]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.knowledge.problems import Problem
 from bot.knowledge.yamlfile import LineDict, YamlReadError, read_yaml
-from bot.language.forms import LANGUAGES
+from bot.language.forms import LANGUAGES, forms_table
 from bot.language.patterns import PatternError, PatternSet, Vocabulary, lemmas_in
 from bot.language.scopes import ScopeRule, Scopes
 from bot.language.text import fold
@@ -73,6 +73,39 @@ class ScreenRules:
     def lemmas(self) -> dict[str, set[str]]:
         """Lemmas whose inflections the generated form table should hold."""
         return lemmas_in(self.sources, self.concepts)
+
+
+def lexicon_schema() -> dict[str, Any]:
+    """The JSON Schema of a lexicon file (``iddt-bot kb schema`` writes it as ``lexicon.schema.json``)."""
+    patterns = {"type": "array", "items": {"type": "string", "minLength": 1}}
+    langs = {"nb": patterns, "da": patterns, "en": patterns}
+    by_lang = {"type": "object", "properties": langs, "additionalProperties": False}
+    concepts = {"type": "object", "additionalProperties": {
+        "type": "object", "properties": {**langs, "all": patterns}, "additionalProperties": False}}
+    signal = {"type": "object", "required": ["id", "kind", "topic", "level"], "additionalProperties": False,
+              "properties": {"id": {"type": "string", "pattern": "^[a-z0-9_]+$"}, "kind": {"enum": list(KINDS)},
+                             "topic": {"enum": list(TOPICS)}, "level": {"enum": list(LEVELS)},
+                             "unless": by_lang, **langs}}
+    frame = {"type": "object", "additionalProperties": False,
+             "properties": {"reach": {"enum": list(FRAME_REACH)}, **langs}}
+    word_map = {"type": "object", "additionalProperties": {"type": "string"}}
+    language = {"type": "object", "additionalProperties": False, "properties": {
+        "variants": {"type": "object", "properties": {lang: word_map for lang in langs}, "additionalProperties": False},
+        "abbreviations": word_map,
+        "clause_words": {"type": "array", "items": {"type": "string"}},
+        "concepts": concepts,
+        "negation": {"type": "object", "additionalProperties": False,
+                     "properties": {"forward": by_lang, "backward": by_lang, "answer": by_lang, "pseudo": by_lang}},
+        "time": {"type": "object", "additionalProperties": False, "properties": {"past": by_lang, "now": by_lang}},
+    }}
+    crisis = {"type": "object", "additionalProperties": False, "properties": {
+        "concepts": concepts, "frames": {"type": "object", "additionalProperties": frame},
+        "signals": {"type": "array", "items": signal}}}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "iddt-bot lexicon file",
+            "description": "A file in knowledge/lexicon/: the text layer's word lists (language) or the crisis "
+                           "screen's signals (crisis). Patterns: see bot/language/patterns.py.",
+            "type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+            "properties": {"language": language, "crisis": crisis}}
 
 
 def read_lexicon_files(folder: Path) -> Iterator[tuple[Path, Any]]:
@@ -149,9 +182,10 @@ class _Compiler:
         self.rules.clause_words = frozenset(fold(w) for w in data.get("clause_words", []) or [])
         self.add_concepts(path, data.get("concepts", {}) or {}, "language.concepts")
         negation = data.get("negation", {}) or {}
-        for reach, limit in (("forward", NEGATION_LIMIT), ("backward", BACKWARD_LIMIT)):
+        for key, reach, limit in (("forward", "forward", NEGATION_LIMIT), ("backward", "backward", BACKWARD_LIMIT),
+                                  ("answer", "previous", PAST_LIMIT)):
             rule = ScopeRule("negation", reach, limit)
-            for lang, pattern in self.per_language(path, negation.get(reach, {}), f"language.negation.{reach}"):
+            for lang, pattern in self.per_language(path, negation.get(key, {}), f"language.negation.{key}"):
                 self.triggers.append((pattern, lang, rule))
         for lang, pattern in self.per_language(path, negation.get("pseudo", {}), "language.negation.pseudo"):
             self.pseudo.append((pattern, lang))
@@ -194,7 +228,8 @@ class _Compiler:
             if not sid or sid in seen:
                 self.problem(path, raw, "id", f"{where}.id", "missing or duplicate id")
             seen.add(sid)
-            if bad:
+            if bad:  # still check its patterns, so every problem is listed at once
+                self.compile(PatternSet(Vocabulary()), path, raw, where, None)
                 continue
             signal = Signal(sid, raw["kind"], raw["topic"], raw["level"])
             self.compile(self.rules.signals, path, raw, where, signal)
@@ -235,6 +270,22 @@ def load_screen_rules(folder: Path) -> tuple[ScreenRules | None, list[Problem]]:
     compiler.read_crisis(*files["crisis"])
     compiler.finish()
     return (None, compiler.problems) if compiler.problems else (compiler.rules, [])
+
+
+def lexicon_problems(folder: Path) -> list[Problem]:
+    """Everything ``kb check`` reports about the lexicon folder: invalid entries, and plain words whose
+    inflections are missing from the generated form table (run ``iddt-bot kb forms``)."""
+    rules, problems = load_screen_rules(folder)
+    if rules is None:
+        return problems
+    table = forms_table()
+    missing = sorted(f"{lang}:{word}" for lang, words in rules.lemmas().items() for word in words
+                     if word not in table.get(lang, {}))
+    if missing:
+        shown = ", ".join(missing[:8]) + (f" … (+{len(missing) - 8})" if len(missing) > 8 else "")
+        problems.append(Problem(folder, 0, "word forms",
+                                f"{len(missing)} word(s) not in the form table, run `iddt-bot kb forms`: {shown}"))
+    return problems
 
 
 @cache

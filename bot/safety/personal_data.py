@@ -115,11 +115,12 @@ _DIGIT_RUN = re.compile(r"(?<![0-9.,\-/])[0-9](?:[ .\-]?[0-9]){9,10}(?![0-9]|[.,
 """Ten or eleven digits, a single space, dot or dash allowed between any two: fnr, D-number, CPR."""
 _ANY_DIGIT = re.compile(r"[0-9]")
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
+_PHONE_GROUPS = r"{first}[0-9]{{7}}|{first}[0-9](?:[ -][0-9]{{2}}){{3}}|{first}[0-9]{{2}}[ -][0-9]{{2}}[ -][0-9]{{3}}" \
+    r"|{first}[0-9]{{3}}[ -][0-9]{{4}}|{first}[0-9][ -][0-9]{{3}}[ -][0-9]{{3}}"
+"""Eight digits as Norwegian and Danish numbers are written: 12345678, 12 34 56 78, 123 45 678, 1234 5678, 12 345 678."""
 _PHONE_RE = re.compile(
-    r"(?<![\w+])(?P<prefix>(?:\+|00) ?(?:47|45)[ -]?)?"
-    r"(?P<number>[2-9][0-9]{7}|[2-9][0-9](?:[ -][0-9]{2}){3}|[2-9][0-9]{2}[ -][0-9]{2}[ -][0-9]{3}"
-    r"|[2-9][0-9]{3}[ -][0-9]{4}|[2-9][0-9][ -][0-9]{3}[ -][0-9]{3})"
-    r"(?![0-9])"
+    r"(?<![\w+])(?:(?P<prefix>(?:\+|00) ?(?:47|45)[ -]?)(?P<international>" + _PHONE_GROUPS.format(first="[1-9]") + ")"
+    r"|(?P<number>" + _PHONE_GROUPS.format(first="[2-9]") + "))(?![0-9])"
 )
 _PHONE_CUE_RE = re.compile(r"(?i)\b(?:tlf|telefon\w*|mobil\w*|ring\w*|sms|phone|call|tel|cell|mob|nummer|nr)\b")
 _NOT_PHONE_BEFORE_RE = re.compile(
@@ -135,6 +136,7 @@ _NAME_WORD = r"[A-ZÆØÅÄÖÜÉ][a-zæøåäöüéèáó']+"
 _NAME_RE = re.compile(
     rf"\b(?i:{_NAME_TRIGGER})(?:\s*[:,]\s*|\s+)(?P<name>{_NAME_WORD}(?:[ -]{_NAME_WORD}){{1,3}})\b"
 )
+_CAPITALISED_PAIR = re.compile(rf"{_NAME_WORD}[ -]{_NAME_WORD}")
 _NOT_NAMES = frozenset(
     re.findall(
         r"\w+",
@@ -158,14 +160,17 @@ def _is_date_like(number: str) -> bool:
 
 def _phone_is_real(text: str, match: re.Match[str]) -> bool:
     """Context rules that keep doses, amounts, dates and references from being taken for phones."""
-    digits = re.sub(r"[^0-9]", "", match["number"])
+    written = match["international"] or match["number"]
+    digits = re.sub(r"[^0-9]", "", written)
     if digits in PUBLIC_NUMBERS:
         return False
-    if match["prefix"] or digits != match["number"]:
-        return True  # written like a phone number: with +47/+45 or in phone-style groups
+    if match["prefix"]:
+        return True  # +47 / +45: written as a phone number
     before = text[max(0, match.start() - 24) : match.start()]
     if _NOT_PHONE_BEFORE_RE.search(before) or _NOT_PHONE_AFTER_RE.match(text[match.end() : match.end() + 8]):
-        return False
+        return False  # "ref 2024-0391", "kr 12 500 000", "40 mg"
+    if digits != written:
+        return True  # in phone-style groups
     return bool(_PHONE_CUE_RE.search(before)) or not _is_date_like(digits)
 
 
@@ -207,12 +212,22 @@ def identifier_spans(text: str) -> list[tuple[int, int, str]]:
         for m in _PHONE_RE.finditer(text):
             if _phone_is_real(text, m) and not _overlaps(spans, m.start(), m.end()):
                 spans.append((m.start(), m.end(), "phone"))
-    for m in _NAME_RE.finditer(text):
+    for m in _names(text):
         words = re.split(r"[ -]", m["name"])
         if any(w.lower() in _NOT_NAMES for w in words) or _overlaps(spans, m.start("name"), m.end("name")):
             continue
         spans.append((m.start("name"), m.end("name"), "name"))
     return sorted(spans)
+
+
+def _names(text: str) -> list[re.Match[str]]:
+    """Name matches, looked for only near two capitalised words in a row: the full pattern, with its
+    many trigger words, is slow to try at every word of a long note."""
+    found: dict[int, re.Match[str]] = {}
+    for pair in _CAPITALISED_PAIR.finditer(text):
+        for m in _NAME_RE.finditer(text, max(0, pair.start() - 40), min(len(text), pair.end() + 80)):
+            found.setdefault(m.start("name"), m)
+    return [found[key] for key in sorted(found)]
 
 
 def find_identifiers(text: str) -> list[str]:

@@ -1,0 +1,72 @@
+"""How long the safety screen takes on long messages (``screen_p50_ms``, ``screen_p99_ms``).
+
+A long message here is 10 000 characters of case prose (the knowledge's case vignettes in nb and en,
+cut at a random place), half of them with a crisis sentence put in at a random place: what a
+clinician pasting a long note would send. The process is settled as the Telegram bot settles it
+(``bot.serving``): without that, a full garbage collection over the loaded knowledge now and then
+adds about 20 ms to one message. ``screen_p99_ms_dense`` is the worst case for information: 10 000 characters
+of the labelled crisis corpus, where nearly every sentence holds a risk word.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import yaml
+
+from bot.safety import screen
+from bot.serving import settle_for_serving
+
+ROOT = Path(__file__).resolve().parent.parent
+LENGTH = 10_000
+CRISIS_SENTENCES = ("Forresten sa han nettopp at han har samlet opp pillene og skal ta dem i kveld.",
+                    "She has just told me she swallowed the whole packet half an hour ago.",
+                    "Hun siger, hun vil gå ud foran toget, når vagten slutter.")
+
+
+def _vignettes() -> str:
+    texts = []
+    for path in sorted((ROOT / "knowledge" / "cases").glob("*.yaml")):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]:
+            texts += [case["vignette"]["nb"], case["vignette"]["en"]]
+    return " ".join(texts)
+
+
+def _corpus() -> str:
+    texts = []
+    for path in sorted((ROOT / "tests" / "data" / "crisis").glob("a*.yaml")):
+        texts += [item["text"] for item in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]]
+    return " ".join(texts)
+
+
+def messages(source: str, count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        start = rng.randrange(0, max(1, len(source) - LENGTH))
+        body = (source[start:] + " " + source)[: LENGTH - 100]
+        cut = rng.randrange(0, len(body))
+        crisis = rng.choice(CRISIS_SENTENCES) if len(out) % 2 else ""
+        out.append((body[:cut] + " " + crisis + " " + body[cut:])[:LENGTH])
+    return out
+
+
+def _times(texts: list[str]) -> list[float]:
+    screen(texts[0])  # the lexicon and model load once per process, not per message
+    settle_for_serving()  # as the Telegram bot runs: the long-lived heap frozen, out of the collector's way
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        screen(text)
+        times.append((time.perf_counter() - started) * 1000)
+    return sorted(times)
+
+
+def time_screen(count: int = 200, seed: int = 5) -> dict[str, float]:
+    notes = _times(messages(_vignettes(), count, seed))
+    dense = _times(messages(_corpus(), max(20, count // 5), seed))
+    pick = lambda values, q: round(values[min(len(values) - 1, int(q * len(values)))], 2)  # noqa: E731
+    return {"screen_p50_ms": pick(notes, 0.5), "screen_p99_ms": pick(notes, 0.99),
+            "screen_p99_ms_dense": pick(dense, 0.99)}
