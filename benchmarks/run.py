@@ -57,6 +57,11 @@ GOALS: dict[str, tuple[str, float]] = {
     "search_p99_ms_50x": ("<=", 50.0),
     "startup_s": ("<=", 1.0),
     "rss_mb": ("<=", 120.0),
+    "screen_p99_ms": ("<=", 10.0),
+    "crisis_recall": (">=", 1.0),
+    "crisis_acute_recall": (">=", 0.95),
+    "crisis_false_alarms": ("<=", 0.10),
+    "crisis_acute_false_alarms": ("<=", 0.03),
 }
 """Figure → (comparison, goal). Reported as pass/fail, never enforced by tests."""
 
@@ -858,6 +863,8 @@ def goals(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def run(quick: bool = False, seed: int = 1) -> dict[str, Any]:
     """Every figure, as one dict (the JSON that ``iddt-bot bench --json`` prints)."""
+    from benchmarks.crisis_eval import evaluate, load_split
+    from benchmarks.screen_timing import time_screen_in_child
     from bot.config import Config
     from bot.knowledge import load_or_raise
 
@@ -873,6 +880,8 @@ def run(quick: bool = False, seed: int = 1) -> dict[str, Any]:
         search_50x = time_search(grown, queries)
         del grown
     startup_s = time_startup(startup_runs)
+    screen_figures = time_screen_in_child(40 if quick else 200)
+    crisis = evaluate(load_split("reporting"))["all"]
     startup_telegram_s = None if quick else time_startup(startup_runs, with_telegram=True)
     accuracy, notes = accuracy_figures(kb)
     figures: dict[str, Any] = {
@@ -886,6 +895,12 @@ def run(quick: bool = False, seed: int = 1) -> dict[str, Any]:
         "search_p99_ms_50x": search_50x["p99_ms"],
         "startup_s": _round(startup_s),
         "rss_mb": load["rss_mb"],
+        "screen_p50_ms": screen_figures["screen_p50_ms"],
+        "screen_p99_ms": screen_figures["screen_p99_ms"],
+        "crisis_recall": crisis.get("recall", 0.0),
+        "crisis_acute_recall": crisis.get("acute_recall", 0.0),
+        "crisis_false_alarms": crisis.get("false_alarms", 0.0),
+        "crisis_acute_false_alarms": crisis.get("acute_false_alarms", 0.0),
         **accuracy,
     }
     figures["goals"] = goals(figures)
@@ -908,6 +923,8 @@ def run(quick: bool = False, seed: int = 1) -> dict[str, Any]:
         "front_end": load["front_end"],
         "cpu_core": load["core"],
         "search_queries": len(queries),
+        "screen_p99_ms_dense": screen_figures["screen_p99_ms_dense"],
+        "crisis_split": "reporting (blind authors, tests/data/crisis/split.yaml)",
         "search_p50_ms_50x": search_50x["p50_ms"],
         "search_max_ms": search["max_ms"],
         "kb_entries": sum(kb.counts().values()),

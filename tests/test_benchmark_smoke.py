@@ -12,7 +12,8 @@ from benchmarks.run import GOALS, QUICK, main
 ROOT = Path(__file__).resolve().parents[1]
 
 FIGURES = ("updates_per_s", "echo_updates_per_s", "update_p50_ms", "update_p99_ms", "search_p50_ms",
-           "search_p99_ms", "search_p99_ms_50x", "startup_s", "rss_mb")
+           "search_p99_ms", "search_p99_ms_50x", "startup_s", "rss_mb", "screen_p50_ms", "screen_p99_ms",
+           "crisis_recall", "crisis_acute_recall")
 ACCURACY = ("hit_at_1", "hit_at_3", "stage_accuracy", "sats_accuracy")
 
 

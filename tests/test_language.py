@@ -6,7 +6,7 @@ import pytest
 
 from bot.language.forms import forms_of, forms_table
 from bot.language.patterns import PatternError, PatternSet
-from bot.language.scopes import Scopes, ScopeRule, SentenceScopes
+from bot.language.scopes import ScopeRule, Scopes, SentenceScopes
 from bot.language.text import MAX_SENTENCE_TOKENS, analyse, fold
 from bot.paths import knowledge_dir
 from bot.safety.lexicon import load_screen_rules
