@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rapidfuzz.distance import OSA
 
@@ -68,6 +68,13 @@ class Match:
     last: int
     used: tuple[int, ...]
     """Indices of the tokens that matched an element (not the words between them)."""
+
+
+class Sentence(NamedTuple):
+    """One sentence's words as elements: per token index, and all of them together."""
+
+    per_token: dict[int, frozenset[int]]
+    present: frozenset[int]
 
 
 @dataclass
@@ -199,14 +206,20 @@ class Vocabulary:
         self._cache[norm] = result
         return result
 
-    def per_token(self, analysis: Analysis) -> list[frozenset[int]]:
-        """The elements each token of ``analysis`` matches, in token order."""
+    def per_token(self, analysis: Analysis) -> list[Sentence | None]:
+        """Per sentence of ``analysis``: the elements each of its words matches, and all of them
+        together (None for a sentence with no known word). Every pattern set over this vocabulary
+        reads the same plan, so a message is looked up once."""
         cache = self._cache
-        out = []
+        elements = []
         for norm in analysis.norms:
-            elements = cache.get(norm)
-            out.append(self.elements_of(norm) if elements is None else elements)
-        return out
+            found = cache.get(norm)
+            elements.append(self.elements_of(norm) if found is None else found)
+        plan: list[Sentence | None] = []
+        for first, end in analysis.sentence_bounds:
+            per_token = {i: elements[i] for i in range(first, end) if elements[i]}
+            plan.append(Sentence(per_token, frozenset().union(*per_token.values())) if per_token else None)
+        return plan
 
 
     def _typo(self, norm: str) -> set[int]:
@@ -241,6 +254,8 @@ class PatternSet:
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     patterns: list[_Compiled] = field(default_factory=list)
     by_first: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    firsts: frozenset[int] = frozenset()
+    """The elements some pattern starts with (a set, so a sentence's words intersect it in C)."""
 
     def add(self, pattern: str, lang: str, payload: Any, concepts: Mapping[str, Mapping[str, list[str]]]) -> None:
         """Compile ``pattern`` (in ``lang``) and remember ``payload`` for its matches."""
@@ -261,27 +276,28 @@ class PatternSet:
         index = len(self.patterns)
         self.patterns.append(_Compiled(tuple(elements), tuple(gaps), payload, frozenset(elements)))
         self.by_first[elements[0]].append(index)
+        self.firsts = self.firsts | {elements[0]}
 
     def matches(self, analysis: Analysis, sentences: Iterable[int] | None = None,
-                elements: list[frozenset[int]] | None = None) -> list[Match]:
+                plan: list[Sentence | None] | None = None) -> list[Match]:
         """Every occurrence of every pattern (in ``sentences`` only, when given), in text order.
 
-        ``elements`` is :meth:`Vocabulary.per_token` of ``analysis``, when the caller has it already.
+        ``plan`` is :meth:`Vocabulary.per_token` of ``analysis``, when the caller has it already.
         """
         bounds = analysis.sentence_bounds
-        if elements is None:
-            elements = self.vocabulary.per_token(analysis)
+        if plan is None:
+            plan = self.vocabulary.per_token(analysis)
         found: list[Match] = []
         for sentence in range(len(bounds)) if sentences is None else sorted(sentences):
-            first, end = bounds[sentence]
-            per_token = {i: elements[i] for i in range(first, end) if elements[i]}
-            if not per_token:
+            words = plan[sentence]
+            if words is None:
                 continue
-            present: set[int] = set().union(*per_token.values())
+            end = bounds[sentence][1]
+            per_token, present = words.per_token, words.present
             # the patterns whose every element occurs in the sentence, by their first element
             viable: dict[int, list[_Compiled]] = {}
-            for eid in present:
-                for p in self.by_first.get(eid, ()):
+            for eid in present & self.firsts:
+                for p in self.by_first[eid]:
                     pattern = self.patterns[p]
                     if pattern.needs <= present:
                         viable.setdefault(eid, []).append(pattern)

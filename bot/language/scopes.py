@@ -14,7 +14,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.language.patterns import PatternSet, Vocabulary
+from bot.language.patterns import PatternSet, Sentence, Vocabulary
 from bot.language.text import Analysis
 
 REACHES = ("forward", "backward", "clause", "sentence", "previous")
@@ -68,7 +68,7 @@ class Scopes:
             self.pseudo.add(pattern, lang, None, concepts)
 
     def find(self, analysis: Analysis, sentences: Iterable[int] | None = None,
-             elements: list[frozenset[int]] | None = None) -> list[ScopeHit]:
+             elements: list[Sentence | None] | None = None) -> list[ScopeHit]:
         """Every trigger (in ``sentences``, when given) that no pseudo-trigger switches off, with its reach.
 
         ``elements``: the shared vocabulary's :meth:`~Vocabulary.per_token`, when the caller has it."""
@@ -106,7 +106,7 @@ class Scopes:
         return hits
 
     def find_by_sentence(self, analysis: Analysis, sentences: Iterable[int] | None = None,
-                         elements: list[frozenset[int]] | None = None) -> dict[int, list[ScopeHit]]:
+                         elements: list[Sentence | None] | None = None) -> dict[int, list[ScopeHit]]:
         """:meth:`find`, grouped by sentence: a scope never leaves its sentence, so a signal needs
         only its own sentence's triggers (a long text stays linear)."""
         grouped: dict[int, list[ScopeHit]] = {}

@@ -22,6 +22,7 @@ _FOLD = str.maketrans({
 })  # fmt: skip
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _SENTENCE_END_RE = re.compile(r"[.!?;]+|\n+")
+_LAST_WORD_RE = re.compile(r"\w+$")
 _CLAUSE_PUNCT_RE = re.compile(r"[,:()\[\]\"«»]|\s[-–—]\s|\s[-–—]$")
 ABBREVIATIONS = frozenset(
     str.split("pas pt ca kl ev evt mtp ifm dvs osv bl f eks fx dr mr mrs ms nr tlf vs etc e g i jf st ang iht mht tbl stk mnd "
@@ -86,21 +87,21 @@ class Analysis:
 
 
 def _sentence_breaks(text: str) -> list[int]:
-    """Offsets where a sentence ends; a full stop after an abbreviation or between digits does not."""
+    """Offsets where a sentence ends; a full stop after an abbreviation, a single letter, between
+    digits ("22.30") or after an ordinal ("9. klasse") does not."""
     breaks = []
     for m in _SENTENCE_END_RE.finditer(text):
-        if m.group() == ".":
-            before = text[max(0, m.start() - 6) : m.start()]
-            word = re.search(r"(\w+)$", before)
-            nxt = text[m.end() : m.end() + 1]
-            if word and (word.group(1).lower() in ABBREVIATIONS or (word.group(1).isdigit() and nxt.isdigit())):
-                continue
-            after = text[m.end() : m.end() + 2]
-            if word and word.group(1).isdigit() and len(word.group(1)) <= 2 and after[:1] == " " and after[1:].islower():
-                continue  # an ordinal: "i 9. klasse", "den 3. mai"
-            if word and len(word.group(1)) == 1 and word.group(1).isalpha():
-                continue
-        breaks.append(m.start())
+        start = m.start()
+        if m.group() == "." and start:
+            word = _LAST_WORD_RE.search(text, max(0, start - 6), start)
+            if word:
+                last = word.group()
+                after = text[m.end() : m.end() + 2]
+                if (last.lower() in ABBREVIATIONS or (len(last) == 1 and last.isalpha())
+                        or (last.isdigit() and (after[:1].isdigit()
+                                                or (len(last) <= 2 and after[:1] == " " and after[1:].islower())))):
+                    continue
+        breaks.append(start)
     return breaks
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.language.patterns import Match
 from bot.language.scopes import SentenceScopes
 from bot.language.text import Analysis
-from bot.safety.lexicon import ACUTE_SCORE, POSSIBLE_SCORE, ScreenRules, Signal
+from bot.safety.lexicon import ACUTE_SCORE, LEVELS, POSSIBLE_SCORE, ScreenRules, Signal
 
 LEVEL_ORDER = ("none", "possible", "acute")
 
@@ -108,9 +108,12 @@ def read_crisis(rules: ScreenRules, analysis: Analysis) -> CrisisReading:
     for m in matches:
         matches_in.setdefault(analysis.sentences[m.first], []).append(m)
     strong = {s for s, found in matches_in.items() if any(m.payload.level not in ("cue", "hint") for m in found)}
+    if not strong and len({m.payload.id for m in matches if m.payload.level == "hint"}) * LEVELS["hint"] < POSSIBLE_SCORE:
+        return CrisisReading("none", 0.0, ())  # only cues and a single hint: nothing they could add up to
     seen = _read_sentences(rules, analysis, elements, matches_in, strong)
-    if _score(seen)[1] != "acute":
-        seen += _read_sentences(rules, analysis, elements, matches_in, set(matches_in) - strong)
+    rest = set(matches_in) - strong
+    if rest and _level(_score(seen)[0]) != _level(_score(seen)[0] + _most_added(seen, matches_in, rest)):
+        seen += _read_sentences(rules, analysis, elements, matches_in, rest)
     score, level = _score(seen)
     ordered = sorted(_unique(seen), key=lambda s: (s.set_aside is not None, -s.signal.weight))
     return CrisisReading(level, round(score, 2), tuple(ordered))
@@ -141,6 +144,21 @@ def _read_sentences(rules: ScreenRules, analysis: Analysis, elements: list, matc
     return seen
 
 
+def _level(score: float) -> str:
+    return "acute" if score >= ACUTE_SCORE else "possible" if score >= POSSIBLE_SCORE else "none"
+
+
+def _most_added(seen: list[SeenSignal], matches_in: dict[int, list[Match]], rest: set[int]) -> float:
+    """The most that the cues and hints of the ``rest`` sentences could add to the score of ``seen``:
+    when even that cannot change the level, they need not be read (a long note stays fast)."""
+    counted = {s.signal.id for s in seen if s.set_aside is None}
+    signs = [s.sentence for s in seen if s.set_aside is None and s.signal.level in ("acute", "possible")]
+    hints = {m.payload.id for at in rest for m in matches_in[at] if m.payload.level == "hint"} - counted
+    cues = {m.payload.id for at in rest for m in matches_in[at] if m.payload.level == "cue"
+            and any(abs(at - sign) <= CUE_REACH for sign in signs)} - counted
+    return len(hints) * LEVELS["hint"] + len(cues) * LEVELS["cue"]
+
+
 CUE_REACH = 1
 """Sentences between a cue and the sign it strengthens ("Han har samlet pillene. Han er alene nå.")."""
 
@@ -159,7 +177,7 @@ def _score(seen: list[SeenSignal]) -> tuple[float, str]:
         cues = {s.signal.id: s.signal.weight for s in current if s.signal.level == "cue"
                 and any(abs(s.sentence - at) <= CUE_REACH for at in signs)}
         score += sum(cues.values())
-    return score, "acute" if score >= ACUTE_SCORE else "possible" if score >= POSSIBLE_SCORE else "none"
+    return score, _level(score)
 
 
 def _unique(seen: list[SeenSignal]) -> list[SeenSignal]:
