@@ -280,3 +280,13 @@ def test_screen_command_prints_the_contract() -> None:
     assert payload["crisis"] is True and payload["level"] == "acute"
     assert "act" in payload["kinds"] and payload["signals"][0]["words"]
     assert payload["pii"] == ["cpr", "phone"]
+
+
+def test_ask_and_estimate_accept_danish() -> None:
+    ask = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", "--lang", "da", "motiverende samtale"],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(ask)[0]["title"]  # a bokmål title where no Danish one exists
+    estimate = subprocess.run([sys.executable, "-m", "bot.cli", "estimate", "--json", "--lang", "da"],
+                              input="Han har ikke haft kontakt med nogen behandler i et år.",
+                              capture_output=True, text=True, check=True).stdout
+    assert "sats_level" in json.loads(estimate)
