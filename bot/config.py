@@ -59,5 +59,3 @@ class Config:
                 setattr(config, key, Path(value) if key in ("db_path", "knowledge_dir", "conversations_dir") else value)
         return config
 
-    def token_ok(self) -> bool:
-        return bool(self.token and TOKEN_PATTERN.match(self.token))

@@ -715,12 +715,6 @@ def words_before(text: str, lo: int, pos: int, n: int = 4) -> list[tuple[str, in
     return tokens
 
 
-def negation_at(text: str, lo: int, pos: int) -> int | None:
-    """Where a negation of the words at ``pos`` starts ("ikke hatt kontakt", "not cut down"), if any."""
-    found = negation_word(text, lo, pos)
-    return found[1] if found else None
-
-
 def negation_word(text: str, lo: int, pos: int) -> tuple[str, int] | None:
     """The negation word before ``pos`` and where it starts, if any."""
     tokens = words_before(text, lo, pos)

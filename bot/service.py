@@ -309,7 +309,7 @@ class BotService:
         for command in self._loaded.flows.commands:
             if not command.menu or command.admin:
                 continue
-            name = command.names[1] if lang == "en" and len(command.names) > 1 else command.names[0]
+            name = command.shown_name(lang)
             if TELEGRAM_COMMAND.match(name):
                 menu.append((name, command.description.get(lang)))
         return menu

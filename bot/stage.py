@@ -64,6 +64,3 @@ def walk(tree: SatsTree, answers: dict[str, str]) -> TreeResult:
     raise ValueError("the SATS tree loops")  # prevented by validation
 
 
-def worst_level(levels: list[int]) -> int | None:
-    """The person is rated on the worst-staged substance: the lowest level."""
-    return min(levels) if levels else None

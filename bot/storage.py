@@ -20,7 +20,6 @@ import sqlite_utils
 
 from bot.engine.state import Conversation, Profile
 
-SCHEMA_VERSION = 1
 DAY = 86400
 LAST_SEEN_RESOLUTION = 3600.0
 """Seconds: ``users.last_seen`` may lag this much. It only serves the retention purge, counted in days."""

@@ -24,7 +24,15 @@ def test_choosing_english_switches_every_text(driver):
     driver.press("en")
     assert "What would you like to do" in driver.text
     driver.send("/hjelp")
-    assert "/assessment" not in driver.text or "Help" in driver.text
+    assert "/assessment" in driver.text and "/back" in driver.text and "/crisis" in driver.text
+    assert "/vurdering" not in driver.text and "/tilbake" not in driver.text and "/hjelp" not in driver.text
+
+
+def test_norwegian_help_shows_norwegian_commands(driver):
+    driver.send("/start")
+    driver.press("nb")
+    driver.send("/help")
+    assert "/vurdering" in driver.text and "/tilbake" in driver.text and "/assessment" not in driver.text
 
 
 def test_a_flow_command_for_a_new_user_goes_through_the_privacy_note_first(driver):

@@ -16,7 +16,7 @@ from bot.engine.replies import BUTTON_DATA_BYTES, selection_token
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.loader import describe_errors, knowledge_files
 from bot.knowledge.models import ID_PATTERN, Strict, Text
-from bot.knowledge.problems import KnowledgeError, Problem, did_you_mean
+from bot.knowledge.problems import Problem, did_you_mean
 from bot.knowledge.yamlfile import LineDict, LineList, YamlReadError, line_of, read_yaml
 
 StepKind = Literal["message", "choice", "multi_choice", "free_text", "decision_tree", "summary", "grade"]
@@ -85,9 +85,14 @@ class Flow(Strict):
 class CommandDef(Strict):
     id: str = Field(pattern=ID_PATTERN)
     names: list[str] = Field(min_length=1)
+    """The bokmål name first, the English one second, then other spellings that also work."""
     description: Text
     menu: bool = True
     admin: bool = False
+
+    def shown_name(self, lang: str) -> str:
+        """The name shown to a reader of ``lang`` (help text, Telegram's menu): English for English."""
+        return self.names[1] if lang == "en" and len(self.names) > 1 else self.names[0]
 
 
 class Flows:
@@ -282,8 +287,3 @@ def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
     return problems
 
 
-def load_flows_or_raise(folder: Path, kb: KnowledgeBase) -> Flows:
-    flows, problems = load_flows(folder, kb)
-    if flows is None:
-        raise KnowledgeError(problems)
-    return flows

@@ -52,11 +52,6 @@ class Incoming(NamedTuple):
     """The text of an edited earlier message: screened for safety, then answered with a note; it never
     changes an answer (the step it belonged to may be long past)."""
 
-    @property
-    def is_command(self) -> bool:
-        return bool(self.text) and self.text.lstrip().startswith("/")
-
-
 BUTTON_DATA_BYTES = 64
 """Telegram's limit for a button's data, ``<token>|<option key>``: it must stay below it."""
 

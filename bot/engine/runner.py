@@ -126,7 +126,8 @@ class Engine:
         out.replies += self.current_prompt(ctx)
 
     def help_replies(self, ctx: Ctx) -> list[Reply]:
-        lines = [f"/{c.names[0]} – {c.description.get(ctx.lang)}" for c in self.flows.commands if c.menu and not c.admin]
+        lines = [f"/{c.shown_name(ctx.lang)} – {c.description.get(ctx.lang)}"
+                 for c in self.flows.commands if c.menu and not c.admin]
         return [Reply(title=ctx.ui("help_title"), text=ctx.ui("help_intro") + "\n\n" + "\n".join(lines))]
 
     def cmd_start(self, ctx: Ctx, out: Outcome, args: str) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 from bot.knowledge.models import (
     Case,
-    Element,
     Intervention,
     SatsLevel,
     SatsTree,
@@ -99,9 +98,6 @@ class KnowledgeBase:
 
     def traps_for(self, stage_id: str) -> list[Trap]:
         return list(self._by_stage["traps"].get(stage_id, ()))
-
-    def elements_for(self, stage_id: str) -> list[Element]:
-        return list(self._by_stage["elements"].get(stage_id, ()))
 
     @cached_property
     def research_by_topic(self) -> dict[str, list[Any]]:

@@ -485,12 +485,9 @@ class SearchIndex:
         return rest, q.stage, (q.kinds[0] if q.kinds else None)
 
     # ------------------------------------------------------------------ matching words
-    def expand(self, word: str) -> list[tuple[str, float]]:
-        """Index words that ``word`` may stand for, with a similarity in 0..1 (cached)."""
-        return self._expansions(word)[0]
-
     def _expansions(self, word: str) -> tuple[list[tuple[str, float]], frozenset[str]]:
-        """:meth:`expand` and the loose ones among them (same glossary term, or a prefix of a compound)."""
+        """Index words that ``word`` may stand for, with a similarity in 0..1, and the loose ones among
+        them (same glossary term, or a prefix of a compound); cached."""
         cached = self._cache.get(word)
         if cached is not None:
             return cached
