@@ -161,10 +161,11 @@ class Vocabulary:
             else:
                 for form in forms_of(alt, lang):
                     self.forms[form].add(eid)
-                    if len(form) >= TYPO_MIN:
-                        self.long_forms[form].add(eid)
-                        for i in range(2, len(form)):
-                            self.deletions[form[:i] + form[i + 1 :]].add(form)
+                written = fold(alt)
+                if len(written) >= TYPO_MIN:  # typos of the word as written only: its inflections are
+                    self.long_forms[written].add(eid)  # too often another real word ("hengende", "henvende")
+                    for i in range(2, len(written)):
+                        self.deletions[written[:i] + written[i + 1 :]].add(written)
                 word_stem = stem(fold(alt), lang)
                 if len(alt) > 3 and len(word_stem) >= 4:  # short stems ("ta", "tid") join unrelated words
                     self.stems[(lang, word_stem)].add((eid, len(alt)))

@@ -23,7 +23,8 @@ _FOLD = str.maketrans({
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _SENTENCE_END_RE = re.compile(r"[.!?;]+|\n+")
 _LAST_WORD_RE = re.compile(r"\w+$")
-_CLAUSE_PUNCT_RE = re.compile(r"[,:()\[\]\"«»]|\s[-–—]\s|\s[-–—]$")
+_CLAUSE_PUNCT_RE = re.compile(r"[,:()\[\]]|\s[-–—]\s|\s[-–—]$")
+"""Clause ends inside a sentence; quotation marks are not among them ("hun sa «nei»": one clause)."""
 ABBREVIATIONS = frozenset(
     str.split("pas pt ca kl ev evt mtp ifm dvs osv bl f eks fx dr mr mrs ms nr tlf vs etc e g i jf st ang iht mht tbl stk mnd "
               "tab inj amp avd bl.a")

@@ -138,9 +138,13 @@ def _read_sentences(rules: ScreenRules, analysis: Analysis, elements: list, matc
             signal: Signal = m.payload
             if (signal.id, sentence) in cancelled:
                 continue
-            if m.used not in reasons:
-                reasons[m.used] = _why_set_aside(scopes, m.used, sentence)
-            seen.append(SeenSignal(signal, analysis.span(m.first, m.last + 1), reasons[m.used], sentence))
+            if signal.level == "reassurance":  # "ikke akut, men hvordan …": a question does not undo it
+                reason = "negated" if scopes.negated(m.used) else None
+            else:
+                if m.used not in reasons:
+                    reasons[m.used] = _why_set_aside(scopes, m.used, sentence)
+                reason = reasons[m.used]
+            seen.append(SeenSignal(signal, analysis.span(m.first, m.last + 1), reason, sentence))
     return seen
 
 
