@@ -43,8 +43,7 @@ def forms_table() -> dict[str, dict[str, list[str]]]:
     return json.loads(FORMS_FILE.read_text(encoding="utf-8"))
 
 
-def forms_of(lemma: str, lang: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def forms_of(lemma: str, lang: str) -> frozenset[str]:
     """Folded forms of ``lemma`` in ``lang``: the lemma itself and its inflections from the table."""
-    found = {fold(lemma)}
-    found.update(fold(form) for form in forms_table().get(lang, {}).get(lemma, ()))
-    return found
+    return frozenset({fold(lemma), *(fold(form) for form in forms_table().get(lang, {}).get(lemma, ()))})
