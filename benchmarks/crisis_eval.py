@@ -87,7 +87,7 @@ def leave_one_author_out() -> dict[str, Any]:
             rows.append((rule_level, items[i]["crisis"], model.probability(analysis, token_marks(rules, analysis))[0]))
     crises_missed = [p for rule, crisis, p in rows if crisis and rule == "none"]
     out: dict[str, Any] = {"rules_alone_missed": len(crises_missed)}
-    for low, high, alone in ((0.3, 0.6, 0.9), (0.4, 0.6, 0.9), (0.5, 0.7, 0.9), (0.5, 0.8, 0.95), (0.6, 0.8, 0.95)):
+    for low, high, alone in ((0.3, 0.8, 0.95), (0.3, 0.8, 1.01), (0.4, 0.8, 1.01), (0.5, 0.8, 0.95), (0.5, 0.8, 1.01)):
         levels = [(combine(rule, p, low, high, alone), crisis) for rule, crisis, p in rows]
         crises = [lv for lv, c in levels if c]
         calm = [lv for lv, c in levels if not c]
