@@ -207,7 +207,7 @@ class Vocabulary:
         self._cache[norm] = result
         return result
 
-    def per_token(self, analysis: Analysis) -> list[Sentence | None]:
+    def plan(self, analysis: Analysis) -> list[Sentence | None]:
         """Per sentence of ``analysis``: the elements each of its words matches, and all of them
         together (None for a sentence with no known word). Every pattern set over this vocabulary
         reads the same plan, so a message is looked up once."""
@@ -283,11 +283,11 @@ class PatternSet:
                 plan: list[Sentence | None] | None = None) -> list[Match]:
         """Every occurrence of every pattern (in ``sentences`` only, when given), in text order.
 
-        ``plan`` is :meth:`Vocabulary.per_token` of ``analysis``, when the caller has it already.
+        ``plan`` is :meth:`Vocabulary.plan` of ``analysis``, when the caller has it already.
         """
         bounds = analysis.sentence_bounds
         if plan is None:
-            plan = self.vocabulary.per_token(analysis)
+            plan = self.vocabulary.plan(analysis)
         found: list[Match] = []
         for sentence in range(len(bounds)) if sentences is None else sorted(sentences):
             words = plan[sentence]

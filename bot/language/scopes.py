@@ -68,16 +68,16 @@ class Scopes:
             self.pseudo.add(pattern, lang, None, concepts)
 
     def find(self, analysis: Analysis, sentences: Iterable[int] | None = None,
-             elements: list[Sentence | None] | None = None) -> list[ScopeHit]:
+             plan: list[Sentence | None] | None = None) -> list[ScopeHit]:
         """Every trigger (in ``sentences``, when given) that no pseudo-trigger switches off, with its reach.
 
-        ``elements``: the shared vocabulary's :meth:`~Vocabulary.per_token`, when the caller has it."""
+        ``plan``: the shared vocabulary's :meth:`~Vocabulary.plan` of ``analysis``, when the caller has it."""
         sentences = None if sentences is None else set(sentences)
-        if elements is None:
-            elements = self.triggers.vocabulary.per_token(analysis)
-        blocked = {i for m in self.pseudo.matches(analysis, sentences, elements) for i in range(m.first, m.last + 1)}
+        if plan is None:
+            plan = self.triggers.vocabulary.plan(analysis)
+        blocked = {i for m in self.pseudo.matches(analysis, sentences, plan) for i in range(m.first, m.last + 1)}
         hits: list[ScopeHit] = []
-        for m in self.triggers.matches(analysis, sentences, elements):
+        for m in self.triggers.matches(analysis, sentences, plan):
             if any(i in blocked for i in m.used):
                 continue
             rule: ScopeRule = m.payload
@@ -106,11 +106,11 @@ class Scopes:
         return hits
 
     def find_by_sentence(self, analysis: Analysis, sentences: Iterable[int] | None = None,
-                         elements: list[Sentence | None] | None = None) -> dict[int, list[ScopeHit]]:
+                         plan: list[Sentence | None] | None = None) -> dict[int, list[ScopeHit]]:
         """:meth:`find`, grouped by sentence: a scope never leaves its sentence, so a signal needs
         only its own sentence's triggers (a long text stays linear)."""
         grouped: dict[int, list[ScopeHit]] = {}
-        for hit in self.find(analysis, sentences, elements):
+        for hit in self.find(analysis, sentences, plan):
             grouped.setdefault(hit.sentence, []).append(hit)
         return grouped
 

@@ -13,8 +13,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from typing import NamedTuple
+from functools import lru_cache
 
 _FOLD = str.maketrans({
     "æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "é": "e", "è": "e", "ê": "e", "á": "a",
@@ -48,21 +47,10 @@ def fold_cached(word: str) -> str:
     return folded
 
 
-class Token(NamedTuple):
-    """One word: its text as written, its folded form (after variants), offsets and its place."""
-
-    text: str
-    norm: str
-    start: int
-    end: int
-    index: int
-
-
 @dataclass(frozen=True)
 class Analysis:
     """A text cut into words, each with its folded form and its sentence and clause (numbered over the
-    whole text). Kept as parallel tuples, the form every reader loops over; :attr:`tokens` gives the
-    same as objects."""
+    whole text). Kept as parallel tuples, the form every reader loops over."""
 
     text: str
     words: tuple[str, ...]
@@ -76,11 +64,6 @@ class Analysis:
     """(first token, last token + 1) of each clause."""
     sentence_bounds: tuple[tuple[int, int], ...]
     """(first token, last token + 1) of each sentence."""
-
-    @cached_property
-    def tokens(self) -> tuple[Token, ...]:
-        return tuple(Token(*values, index) for index, values in enumerate(
-            zip(self.words, self.norms, self.starts, self.ends, strict=True)))
 
     def span(self, first: int, end: int) -> str:
         """The original text from token ``first`` to token ``end - 1``."""

@@ -58,7 +58,6 @@ class Screening:
     signals: tuple[SeenSignal, ...] = ()
     """Every signal seen, those set aside (negated, past, framed) last, for trainers and ``--json``."""
     pii: list[str] = field(default_factory=list)
-    score: float = 0.0
 
     @property
     def crisis(self) -> bool:
@@ -125,4 +124,4 @@ def screen(text: str, lang: str | None = None, rules: ScreenRules | None = None,
             signals = (SeenSignal(MODEL_SIGNAL, ", ".join(words)), *signals)
             kinds = kinds or ("model",)
             topics = topics or ("suicide",)
-    return Screening(level, kinds, topics, signals, find_identifiers(text), reading.score)
+    return Screening(level, kinds, topics, signals, find_identifiers(text))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.language.patterns import Match
 from bot.language.scopes import SentenceScopes
 from bot.language.text import Analysis
-from bot.safety.lexicon import ACUTE_SCORE, LEVELS, POSSIBLE_SCORE, ScreenRules, Signal
+from bot.safety.lexicon import ACUTE_SCORE, POSSIBLE_SCORE, WEIGHTS, ScreenRules, Signal
 
 LEVEL_ORDER = ("none", "possible", "acute")
 
@@ -100,34 +100,34 @@ def read_crisis(rules: ScreenRules, analysis: Analysis) -> CrisisReading:
     the message acute, the sentences holding only cues and hints are not read further (a long note
     stays fast), and the reading lists the signs that decided it.
     """
-    elements = rules.vocabulary.per_token(analysis)
-    matches: list[Match] = rules.signals.matches(analysis, None, elements)
+    plan = rules.vocabulary.plan(analysis)
+    matches: list[Match] = rules.signals.matches(analysis, None, plan)
     if not matches:
         return CrisisReading("none", 0.0, ())
     matches_in: dict[int, list[Match]] = {}
     for m in matches:
         matches_in.setdefault(analysis.sentences[m.first], []).append(m)
     strong = {s for s, found in matches_in.items() if any(m.payload.level not in ("cue", "hint") for m in found)}
-    if not strong and len({m.payload.id for m in matches if m.payload.level == "hint"}) * LEVELS["hint"] < POSSIBLE_SCORE:
+    if not strong and len({m.payload.id for m in matches if m.payload.level == "hint"}) * WEIGHTS["hint"] < POSSIBLE_SCORE:
         return CrisisReading("none", 0.0, ())  # only cues and a single hint: nothing they could add up to
-    seen = _read_sentences(rules, analysis, elements, matches_in, strong)
+    seen = _read_sentences(rules, analysis, plan, matches_in, strong)
     rest = set(matches_in) - strong
     if rest and _level(_score(seen)[0]) != _level(_score(seen)[0] + _most_added(seen, matches_in, rest)):
-        seen += _read_sentences(rules, analysis, elements, matches_in, rest)
+        seen += _read_sentences(rules, analysis, plan, matches_in, rest)
     score, level = _score(seen)
     ordered = sorted(_unique(seen), key=lambda s: (s.set_aside is not None, -s.signal.weight))
     return CrisisReading(level, round(score, 2), tuple(ordered))
 
 
-def _read_sentences(rules: ScreenRules, analysis: Analysis, elements: list, matches_in: dict[int, list[Match]],
+def _read_sentences(rules: ScreenRules, analysis: Analysis, plan: list, matches_in: dict[int, list[Match]],
                     sentences: set[int]) -> list[SeenSignal]:
     """The signals of ``sentences``, each with the reason it is set aside (or None)."""
     if not sentences:
         return []
     # the next sentence too: an answer there ("Han sa nei.") may negate a question about a signal
     nearby = {*sentences, *(s + 1 for s in sentences if s + 1 < len(analysis.sentence_bounds))}
-    by_sentence = rules.scopes.find_by_sentence(analysis, nearby, elements) if rules.scopes is not None else {}
-    cancelled = {(m.payload, analysis.sentences[m.first]) for m in rules.unless.matches(analysis, sentences, elements)}
+    by_sentence = rules.scopes.find_by_sentence(analysis, nearby, plan) if rules.scopes is not None else {}
+    cancelled = {(m.payload, analysis.sentences[m.first]) for m in rules.unless.matches(analysis, sentences, plan)}
     seen: list[SeenSignal] = []
     for sentence in sorted(sentences):
         in_sentence = matches_in[sentence]
@@ -160,7 +160,7 @@ def _most_added(seen: list[SeenSignal], matches_in: dict[int, list[Match]], rest
     hints = {m.payload.id for at in rest for m in matches_in[at] if m.payload.level == "hint"} - counted
     cues = {m.payload.id for at in rest for m in matches_in[at] if m.payload.level == "cue"
             and any(abs(at - sign) <= CUE_REACH for sign in signs)} - counted
-    return len(hints) * LEVELS["hint"] + len(cues) * LEVELS["cue"]
+    return len(hints) * WEIGHTS["hint"] + len(cues) * WEIGHTS["cue"]
 
 
 CUE_REACH = 1

@@ -21,7 +21,7 @@ from bot.language.scopes import ScopeRule, Scopes
 from bot.language.text import fold
 from bot.paths import knowledge_dir
 
-LEVELS = {"acute": 1.0, "possible": 0.5, "cue": 0.5, "hint": 0.25, "reassurance": -0.5}
+WEIGHTS = {"acute": 1.0, "possible": 0.5, "cue": 0.5, "hint": 0.25, "reassurance": -0.5}
 """What one current signal of each level adds to a message's score. A ``hint`` (a risk named in
 passing, "overdose") needs another sign to reach ``possible``; a ``reassurance`` ("han har det fint
 nå") takes a weak sign back, never an acute one."""
@@ -47,7 +47,7 @@ class Signal:
 
     @property
     def weight(self) -> float:
-        return LEVELS[self.level]
+        return WEIGHTS[self.level]
 
 
 @dataclass
@@ -84,7 +84,7 @@ def lexicon_schema() -> dict[str, Any]:
         "type": "object", "properties": {**langs, "all": patterns}, "additionalProperties": False}}
     signal = {"type": "object", "required": ["id", "kind", "topic", "level"], "additionalProperties": False,
               "properties": {"id": {"type": "string", "pattern": "^[a-z0-9_]+$"}, "kind": {"enum": list(KINDS)},
-                             "topic": {"enum": list(TOPICS)}, "level": {"enum": list(LEVELS)},
+                             "topic": {"enum": list(TOPICS)}, "level": {"enum": list(WEIGHTS)},
                              "unless": by_lang, **langs}}
     frame = {"type": "object", "additionalProperties": False,
              "properties": {"reach": {"enum": list(FRAME_REACH)}, **langs}}
@@ -220,7 +220,7 @@ class _Compiler:
             unknown = set(raw) - {"id", "kind", "topic", "level", "unless", *LANGUAGES}
             for key in sorted(unknown):
                 self.problem(path, raw, key, f"{where}.{key}", "unknown key (id, kind, topic, level, unless, nb, da, en)")
-            checks = (("kind", KINDS), ("topic", TOPICS), ("level", tuple(LEVELS)))
+            checks = (("kind", KINDS), ("topic", TOPICS), ("level", tuple(WEIGHTS)))
             bad = [(k, allowed) for k, allowed in checks if raw.get(k) not in allowed]
             for key, allowed in bad:
                 self.problem(path, raw, key, f"{where}.{key}", f"must be one of {', '.join(allowed)}")
