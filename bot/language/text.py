@@ -89,6 +89,17 @@ def _sentence_breaks(text: str) -> list[int]:
     return breaks
 
 
+def _marks(starts: tuple[int, ...], offsets: list[int]) -> list[bool]:
+    """Per word: does one of the sorted ``offsets`` (a sentence or clause end) lie before it and after
+    the word before it?"""
+    marks = [False] * len(starts)
+    for offset in offsets:
+        at = bisect_left(starts, offset)
+        if at < len(marks):
+            marks[at] = True
+    return marks
+
+
 def analyse(text: str, variants: Mapping[str, str], clause_words: frozenset[str] = frozenset(),
             abbreviations: Mapping[str, str] | None = None) -> Analysis:
     """Words with folded forms, sentences at . ! ? ; and new lines, clauses also at , : ( ) and at
@@ -101,11 +112,11 @@ def analyse(text: str, variants: Mapping[str, str], clause_words: frozenset[str]
     found = list(_WORD_RE.finditer(text))
     words = tuple(m.group() for m in found)
     starts = tuple(m.start() for m in found)
-    norms = tuple(abbreviations.get(word) or variants.get(f := fold_cached(word), f) for word in words)
-    breaks = _sentence_breaks(text)
-    punct = [m.start() for m in _CLAUSE_PUNCT_RE.finditer(text)]
-    sentence_marks = [bisect_left(breaks, start) for start in starts]
-    clause_marks = [bisect_left(punct, start) for start in starts]
+    # each distinct word folded once: a long note repeats most of its words
+    norm_of = {word: abbreviations.get(word) or variants.get(f := fold_cached(word), f) for word in set(words)}
+    norms = tuple(map(norm_of.__getitem__, words))
+    sentence_marks = _marks(starts, _sentence_breaks(text))
+    clause_marks = _marks(starts, [m.start() for m in _CLAUSE_PUNCT_RE.finditer(text)])
     sentences: list[int] = []
     clauses: list[int] = []
     sentence_bounds: list[tuple[int, int]] = []
@@ -113,8 +124,8 @@ def analyse(text: str, variants: Mapping[str, str], clause_words: frozenset[str]
     sentence = clause = sentence_start = clause_start = 0
     for i in range(len(words)):
         if i:
-            new_sentence = sentence_marks[i] != sentence_marks[i - 1] or i - sentence_start >= MAX_SENTENCE_TOKENS
-            if new_sentence or clause_marks[i] != clause_marks[i - 1] or norms[i] in clause_words:
+            new_sentence = sentence_marks[i] or i - sentence_start >= MAX_SENTENCE_TOKENS
+            if new_sentence or clause_marks[i] or norms[i] in clause_words:
                 clause_bounds.append((clause_start, i))
                 clause_start, clause = i, clause + 1
             if new_sentence:

@@ -38,6 +38,8 @@ MODEL_ACUTE = 0.8
 MODEL_ACUTE_ALONE = 0.95
 """The probability at which the model alone makes a message ``acute``. Leave-one-author-out on the
 tuning split, these three thresholds gave 1.6 % false alarms and 0.3 % acute ones (round 4)."""
+MODEL_NEVER = 1.01
+"""A threshold the probability cannot reach."""
 MODEL_SIGNAL = Signal("learned_model", "model", "suicide", "possible")
 MODEL_MAX_WORDS = 300
 """The model learned from messages of up to about 150 words; on a long pasted note its word counts
@@ -117,8 +119,11 @@ def screen(text: str, lang: str | None = None, rules: ScreenRules | None = None,
     level, signals = reading.level, reading.signals
     if (model is not None and level != "acute" and 0 < len(analysis.words) <= MODEL_MAX_WORDS
             and not reading.explained):
-        probability, words = model.probability(analysis, token_marks(rules, analysis))
-        raised = combine(level, probability)
+        marks = token_marks(rules, analysis)
+        probability, words = model.probability(analysis, marks)
+        # in a lesson, a role-play or a film, the model alone is a second opinion, not an alarm
+        alone_at = MODEL_NEVER if level == "none" and "f" in marks else MODEL_ACUTE_ALONE
+        raised = combine(level, probability, acute_alone_at=alone_at)
         if raised != level:
             level = raised
             signals = (SeenSignal(MODEL_SIGNAL, ", ".join(words)), *signals)
