@@ -64,9 +64,9 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
-    from bot.engine import content  # noqa: F401 - registers the names flows may use
-    from bot.engine.flows import load_flows
+    from bot.engine.runner import code_names
     from bot.knowledge import load_knowledge
+    from bot.knowledge.flows import load_flows
     from bot.knowledge.loader import LEXICON_FOLDER
     from bot.safety.lexicon import lexicon_problems
 
@@ -74,7 +74,7 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     kb, problems = load_knowledge(folder)
     if kb is not None:
         conversations = Path(args.conversations) if args.conversations else paths.conversations_dir()
-        _, problems = load_flows(conversations, kb)
+        _, problems = load_flows(conversations, kb, code_names())
     problems = [*problems, *lexicon_problems(folder / LEXICON_FOLDER)]
     for problem in problems:
         print(problem)
@@ -138,10 +138,11 @@ def cmd_kb_schema(args: argparse.Namespace) -> int:
 
 def cmd_kb_diagram(args: argparse.Namespace) -> int:
     from bot.engine.diagram import flows_markdown, write_markdown
-    from bot.engine.flows import load_flows
+    from bot.engine.runner import code_names
+    from bot.knowledge.flows import load_flows
 
     kb = _knowledge(args)
-    flows, problems = load_flows(Path(args.conversations) if args.conversations else paths.conversations_dir(), kb)
+    flows, problems = load_flows(Path(args.conversations) if args.conversations else paths.conversations_dir(), kb, code_names())
     if flows is None:
         for problem in problems:
             print(problem, file=sys.stderr)

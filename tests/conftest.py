@@ -73,14 +73,18 @@ class ChatDriver:
         self.last: list[Reply] = []
 
     def send(self, text: str) -> list[Reply]:
-        self.last = self.service.handle(self.user_id, Incoming(text=text), language_code=self.language_code)
+        return self.act(Incoming.typed(text))
+
+    def act(self, incoming: Incoming) -> list[Reply]:
+        """Any action: a photo (``Incoming.media()``), an edit, a front end's failure …"""
+        self.last = self.service.handle(self.user_id, incoming, language_code=self.language_code)
         return self.last
 
     def press(self, label_or_key: str) -> list[Reply]:
         for reply in reversed(self.last):
             for option in reply.options:
                 if label_or_key in (option.key, option.label) or option.label.startswith(label_or_key):
-                    self.last = self.service.handle(self.user_id, Incoming(button=option.key, token=reply.token))
+                    self.last = self.service.handle(self.user_id, Incoming.pressed(option.key, reply.token))
                     return self.last
         raise AssertionError(f"no button {label_or_key!r} in {[o.label for r in self.last for o in r.options]}")
 
@@ -119,5 +123,5 @@ def press_until_summary(service: BotService, user_id: int, replies: list[Reply])
             toggled = step
         else:
             key = "assess" if "assess" in keys else keys[0]
-        replies = service.handle(user_id, Incoming(button=key, token=reply.token))
+        replies = service.handle(user_id, Incoming.pressed(key, reply.token))
     raise AssertionError("the assessment did not finish")

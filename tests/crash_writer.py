@@ -43,11 +43,11 @@ class Writer:
     def step(self, user_id: int) -> None:
         replies = self.last.get(user_id)
         if replies is None:  # first contact in this process: resume (or start) with /start
-            self.send(user_id, Incoming(text="/start"))
+            self.send(user_id, Incoming.typed("/start"))
             return
         asking = [r for r in replies if r.options]
         if not asking:
-            self.send(user_id, Incoming(text="/vurdering"))
+            self.send(user_id, Incoming.typed("/vurdering"))
             return
         reply = asking[-1]
         keys = [o.key for o in reply.options]
@@ -60,7 +60,7 @@ class Writer:
                 key = self.rng.choice([k for k in keys if k not in ("done", "none")] or keys)
         else:
             key = next((k for k in keys if k in PREFERRED), None) or self.rng.choice(keys)
-        self.send(user_id, Incoming(button=key, token=reply.token))
+        self.send(user_id, Incoming.pressed(key, reply.token))
 
     def run(self) -> None:
         while True:

@@ -7,8 +7,9 @@ import re
 import pytest
 
 from bot.engine import practice
+from bot.engine.effects import SavePractice
+from bot.engine.progress import compute, progress_replies
 from bot.engine.replies import Incoming
-from bot.progress import compute
 from bot.textnorm import fold
 from tests.conftest import ChatDriver
 
@@ -277,9 +278,8 @@ def test_engine_returns_the_record_instead_of_storing_it(make_service, kb):
     chat.press("Done")
     profile, conv = service.storage.profile(111), service.storage.conversation(111)
     token = str(conv.seq)
-    outcome = service.engine.handle(profile, conv, Incoming(button="done", token=token))
-    assert outcome.practice == {"case_id": case_by_number(kb, 1).id, "gold_level": 3, "chosen_level": 3,
-                                "intervention_score": 0.0, "trap_score": 0.0}
+    outcome = service.engine.handle(profile, conv, Incoming.pressed("done", token))
+    assert SavePractice(case_by_number(kb, 1).id, 3, 3, 0.0, 0.0) in outcome.effects
     assert {"kind": "practice_done", "name": case_by_number(kb, 1).id} in outcome.events
     assert service.storage.practice_results(111) == []  # the engine stored nothing
 
@@ -291,7 +291,7 @@ def test_stale_button_in_practice_is_answered(make_service):
     old = chat.last
     chat.press("6 – late active treatment")
     level_reply = next(r for r in old if r.options)
-    replies = chat.service.handle(112, Incoming(button="sats_1", token=level_reply.token))
+    replies = chat.service.handle(112, Incoming.pressed("sats_1", level_reply.token))
     assert "moved on" in "\n".join(r.text for r in replies)
 
 
@@ -354,13 +354,13 @@ def test_progress_empty_single_miss_and_all_done(make_service, kb):
     assert "less far along" in chat.text
     seed(service.storage, 203, [(c.id, c.sats_level, c.sats_level, 1.0, 1.0) for c in kb.all("cases")])
     assert compute(service.storage.practice_results(203), kb).suggest_stage is None
-    assert "You have tried every case" in service.progress_replies(203, "en")[0].text
+    assert "You have tried every case" in progress_replies(service.storage.practice_results(203), kb, "en")[0].text
 
 
 def test_progress_is_per_user(make_service, kb):
     service = make_service()
     seed(service.storage, 204, [(kb.all("cases")[0].id, 3, 3, 1.0, 1.0)])
-    assert "have not practised" in service.progress_replies(205, "en")[0].text
+    assert "have not practised" in progress_replies(service.storage.practice_results(205), kb, "en")[0].text
 
 
 # ------------------------------------------------------------------------ reflection

@@ -13,7 +13,8 @@ import pytest
 import bot.storage as storage_module
 from bot import cli
 from bot.engine.replies import Incoming
-from bot.service import CONFIRM_DELETE, BotService
+from bot.engine.runner import CONFIRM_DELETE
+from bot.service import BotService
 from bot.storage import DAY, Storage
 from tests.conftest import press_until_summary
 
@@ -47,7 +48,7 @@ def rows_for(db: Path, user_id: int) -> dict[str, int]:
 
 def complete_assessment(service: BotService, user_id: int) -> None:
     """Privacy note, language, then an assessment pressing the first option, until the summary document."""
-    press_until_summary(service, user_id, service.handle(user_id, Incoming(text="/vurdering")))
+    press_until_summary(service, user_id, service.handle(user_id, Incoming.typed("/vurdering")))
 
 
 def run_cli(capsys, *argv: str) -> dict:
@@ -89,7 +90,7 @@ def test_purge_removes_old_rows_and_keeps_new(tmp_path: Path, monkeypatch) -> No
 
 def test_purge_expired_uses_the_configured_retention(make_service) -> None:
     service = make_service(retention_days=30)
-    service.handle(5, Incoming(text="/start"))
+    service.handle(5, Incoming.typed("/start"))
     assert service.purge_expired(at=storage_module.now() + 29 * DAY)["users"] == 0
     assert rows_for(service.config.db_path, 5)["users"] == 1
     removed = service.purge_expired(at=storage_module.now() + 31 * DAY)
@@ -99,7 +100,7 @@ def test_purge_expired_uses_the_configured_retention(make_service) -> None:
 
 def test_cli_purge(make_service, capsys) -> None:
     service = make_service()
-    service.handle(5, Incoming(text="/start"))
+    service.handle(5, Incoming.typed("/start"))
     db = str(service.config.db_path)
     kept = run_cli(capsys, "data", "purge", "--db", db)
     assert kept["retention_days"] == 90 and sum(kept["removed"].values()) == 0
@@ -118,8 +119,8 @@ def test_export_has_the_users_data_and_no_one_elses(make_service, capsys) -> Non
     alice, bob = 1001, 2002
     complete_assessment(service, alice)
     complete_assessment(service, bob)
-    service.handle(bob, Incoming(text="/lagring på"))
-    service.handle(bob, Incoming(text=f"motivasjon {SECRET_WORD}"))
+    service.handle(bob, Incoming.typed("/lagring på"))
+    service.handle(bob, Incoming.typed(f"motivasjon {SECRET_WORD}"))
     data = run_cli(capsys, "data", "export", "--user", str(alice), "--db", str(service.config.db_path))
     assert [u["id"] for u in data["user"]] == [alice]
     assert len(data["assessments"]) == 1 and data["assessments"][0]["user_id"] == alice
@@ -137,8 +138,8 @@ def test_cli_delete_user_removes_everything(make_service, capsys) -> None:
     alice, bob = 1001, 2002
     complete_assessment(service, alice)
     complete_assessment(service, bob)
-    service.handle(alice, Incoming(text="/lagring på"))
-    service.handle(alice, Incoming(text="hva er skadereduksjon"))
+    service.handle(alice, Incoming.typed("/lagring på"))
+    service.handle(alice, Incoming.typed("hva er skadereduksjon"))
     service.storage.save_practice(alice, "case_x", 2, 3, 0.5, 0.5)
     assert all(rows_for(service.config.db_path, alice).values())
     result = run_cli(capsys, "data", "delete-user", str(alice), "--db", str(service.config.db_path))
@@ -154,12 +155,12 @@ def test_slett_deletes_everything_after_confirmation(make_service) -> None:
     before = rows_for(service.config.db_path, user)
     assert before["users"] == 1 and before["assessments"] == 1
 
-    replies = service.handle(user, Incoming(text="/slett"))
+    replies = service.handle(user, Incoming.typed("/slett"))
     buttons = [(o.key, r.token) for r in replies for o in r.options]
     assert [key for key, _ in buttons] == [CONFIRM_DELETE]
     assert rows_for(service.config.db_path, user) == before, "nothing is deleted before the confirmation"
 
-    replies = service.handle(user, Incoming(button=CONFIRM_DELETE, token=buttons[0][1]))
+    replies = service.handle(user, Incoming.pressed(CONFIRM_DELETE, buttons[0][1]))
     assert replies[0].text == service.kb.ui("deleted", "nb")
     assert rows_for(service.config.db_path, user) == dict.fromkeys(before, 0)
     restarted = BotService(service.config)
@@ -172,7 +173,7 @@ def test_slett_deletes_everything_after_confirmation(make_service) -> None:
 
 def test_slett_in_english(make_service) -> None:
     service = make_service()
-    replies = service.handle(4004, Incoming(text="/delete"), language_code="en")
+    replies = service.handle(4004, Incoming.typed("/delete"), language_code="en")
     assert replies[0].options and replies[0].options[0].key == CONFIRM_DELETE
 
 
@@ -182,35 +183,35 @@ def test_slett_in_english(make_service) -> None:
 def test_free_text_is_not_stored_by_default_and_is_after_opting_in(make_service) -> None:
     service = make_service()
     user = 5005
-    service.handle(user, Incoming(text="/start"))
-    service.handle(user, Incoming(text="nb"))
-    service.handle(user, Incoming(text="/avbryt"))
-    service.handle(user, Incoming(text=f"hva er skadereduksjon {SECRET_WORD}"))
+    service.handle(user, Incoming.typed("/start"))
+    service.handle(user, Incoming.typed("nb"))
+    service.handle(user, Incoming.typed("/avbryt"))
+    service.handle(user, Incoming.typed(f"hva er skadereduksjon {SECRET_WORD}"))
     assert service.storage.count("free_texts") == 0
     for path in service.config.db_path.parent.glob(service.config.db_path.name + "*"):
         assert SECRET_WORD.encode() not in path.read_bytes(), path.name
 
-    replies = service.handle(user, Incoming(text="/lagring"))
+    replies = service.handle(user, Incoming.typed("/lagring"))
     assert replies[0].text == service.kb.ui("storage_on", "nb")
     assert service.storage.profile(user).store_free_text
-    service.handle(user, Incoming(text="motiverende intervju"))
-    service.handle(user, Incoming(text=f"mitt nummer er {FAKE_PHONE}"))  # refused: never stored
-    service.handle(user, Incoming(text=f"fnr {FAKE_FNR}"))
-    service.handle(user, Incoming(text="/hjelp"))  # commands are not free text
+    service.handle(user, Incoming.typed("motiverende intervju"))
+    service.handle(user, Incoming.typed(f"mitt nummer er {FAKE_PHONE}"))  # refused: never stored
+    service.handle(user, Incoming.typed(f"fnr {FAKE_FNR}"))
+    service.handle(user, Incoming.typed("/hjelp"))  # commands are not free text
     export = service.storage.export_user(user)
     assert [f["text"] for f in export["free_texts"]] == ["motiverende intervju"]
 
-    replies = service.handle(user, Incoming(text="/lagring av"))
+    replies = service.handle(user, Incoming.typed("/lagring av"))
     assert replies[0].text == service.kb.ui("storage_off", "nb")
-    service.handle(user, Incoming(text="housing first"))
+    service.handle(user, Incoming.typed("housing first"))
     assert service.storage.count("free_texts") == 1
 
 
 def test_storage_setting_in_english(make_service) -> None:
     service = make_service()
-    replies = service.handle(6006, Incoming(text="/storage on"), language_code="en")
+    replies = service.handle(6006, Incoming.typed("/storage on"), language_code="en")
     assert replies[0].text == service.kb.ui("storage_on", "en")
-    replies = service.handle(6006, Incoming(text="/storage off"), language_code="en")
+    replies = service.handle(6006, Incoming.typed("/storage off"), language_code="en")
     assert replies[0].text == service.kb.ui("storage_off", "en")
 
 
@@ -233,12 +234,12 @@ def _assert_clean(caplog, token: str | None = None) -> None:
 def test_no_message_text_in_service_logs(make_service, caplog) -> None:
     caplog.set_level(logging.DEBUG)
     service = make_service()
-    service.handle(7007, Incoming(text="/start"))
+    service.handle(7007, Incoming.typed("/start"))
     for text in MESSAGES:
-        service.handle(7007, Incoming(text=text))
-    service.handle(7007, Incoming(text="/lagring på"))
+        service.handle(7007, Incoming.typed(text))
+    service.handle(7007, Incoming.typed("/lagring på"))
     for text in MESSAGES:
-        service.handle(7007, Incoming(text=text))
+        service.handle(7007, Incoming.typed(text))
     _assert_clean(caplog)
 
 

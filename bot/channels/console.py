@@ -45,8 +45,8 @@ class ConsoleChat:
             index = int(stripped) - 1
             if 0 <= index < len(self.buttons):
                 key, token = self.buttons[index]
-                return Incoming(button=key, token=token)
-        return Incoming(text=stripped)
+                return Incoming.pressed(key, token)
+        return Incoming.typed(stripped)
 
     def send(self, line: str) -> list[Reply]:
         replies = self.service.handle(self.user_id, self.to_incoming(line))

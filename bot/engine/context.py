@@ -1,13 +1,33 @@
-"""What a step handler needs to see: knowledge, flows, the user and where they are."""
+"""What a step handler needs to see: knowledge, flows, the user, where they are, and their records."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.engine.flows import Flow, Flows, Step
+from bot.engine.effects import Effect
 from bot.engine.state import Conversation, Profile
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.flows import Flow, Flows, Step
+
+
+def _nothing() -> list[dict[str, Any]]:
+    return []
+
+
+@dataclass(frozen=True)
+class Records:
+    """Read-only views of what is stored about the user, put in by the service and read only when a
+    reply needs them (the aiogram-dialog "getter"): /mine calls ``assessments``, /progress
+    ``practice_results``; every other step reads nothing."""
+
+    assessments: Callable[[], list[dict[str, Any]]] = _nothing
+    practice_results: Callable[[], list[dict[str, Any]]] = _nothing
+    usage_stats: Callable[[], dict[str, Any]] = dict
+    """The aggregated usage figures (admins' /stats)."""
+    is_admin: bool = False
+    retention_days: int = 90
 
 
 @dataclass
@@ -16,6 +36,9 @@ class Ctx:
     flows: Flows
     profile: Profile
     conv: Conversation
+    records: Records = field(default_factory=Records)
+    effects: list[Effect] = field(default_factory=list)
+    """What a step asks the service to do (a grade step saving the attempt); see ``bot.engine.effects``."""
 
     @property
     def lang(self) -> str:

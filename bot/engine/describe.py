@@ -20,6 +20,8 @@ from bot.engine.replies import Reply
 from bot.estimator import Estimate, estimate_per_substance
 from bot.stage import walk
 
+STEPS_WRITTEN = frozenset({"co_substance", "co_mental", "substances", "stage"})
+"""The assessment flow's step ids a description prefills (``conversations/assessment.yaml`` declares them)."""
 MIN_WORDS = 12
 MAX_QUOTE = 90
 OTHER_SUBSTANCE = "other"

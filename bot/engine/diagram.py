@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.engine.flows import Flow, Flows, Step
+from bot.knowledge.flows import Flow, Flows, Step
 
 HEADER = """# The conversation flows
 
@@ -47,7 +47,7 @@ def flow_diagram(flow: Flow, option_sets: dict | None = None) -> str:
         return f"{step_id}_if" if _condition(steps[step_id]) else step_id
 
     for step in flow.steps:
-        extra = f" ({step.tree} tree)" if step.tree else ""
+        extra = " (SATS tree)" if step.kind == "decision_tree" else ""
         lines.append(f'    state "{step.id} · {step.kind}{extra}" as {step.id}')
         if _condition(step):
             lines.append(f"    state {step.id}_if <<choice>>")

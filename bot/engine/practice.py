@@ -10,8 +10,8 @@ The flow is data (``conversations/practice.yaml``); this module holds the pieces
   ``practice_traps``.
 
 Everything a grade needs is kept in ``Conversation.data`` (the case id, the options shown, the first
-answer to each part), so an attempt survives a restart and a knowledge reload. The finished attempt
-is left in ``data["record"]``; the engine hands it to the service, which stores it (no free text).
+answer to each part), so an attempt survives a restart and a knowledge reload. The final grade asks
+the service to store the finished attempt (:class:`~bot.engine.effects.SavePractice`, no free text).
 Randomness is seeded from the conversation state, so the engine stays a pure function.
 """
 
@@ -21,8 +21,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from bot.engine.content import condition, content, provider
 from bot.engine.context import Ctx
+from bot.engine.effects import SavePractice
 from bot.engine.replies import Reply
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.models import Case
@@ -32,6 +32,8 @@ from bot.textnorm import fold
 FLOW = "practice"
 MODE_STEP, STAGE_STEP, NUMBER_STEP = "mode", "pick_stage", "pick_number"
 LEVEL_STEP, INTERVENTION_STEP, TRAP_STEP = "level", "interventions", "traps"
+STEPS_READ = frozenset({MODE_STEP, STAGE_STEP, NUMBER_STEP, LEVEL_STEP, INTERVENTION_STEP, TRAP_STEP})
+"""The practice flow's step ids this module reads (``conversations/practice.yaml`` declares them)."""
 INTERVENTION_OPTIONS = 8
 """Options at the intervention step: the case's fitting ones, topped up with ones from other stages."""
 TRAP_OPTIONS = 6
@@ -143,21 +145,18 @@ def option_ids(kb: KnowledgeBase, case: Case) -> tuple[list[str], list[str]]:
 def use_case(ctx: Ctx, case: Case) -> None:
     """Make ``case`` the current one; a new case starts a new attempt."""
     data = ctx.conv.data
-    if data.get("case_id") == case.id and "iv" in data:
+    if data.get("case_id") == case.id and "intervention_options" in data:
         return
     interventions, traps = option_ids(ctx.kb, case)
-    data.update(case_id=case.id, iv=interventions, tr=traps, attempt={})
-    data.pop("record", None)
+    data.update(case_id=case.id, intervention_options=interventions, trap_options=traps, attempt={})
 
 
-@condition("case_given")
 def case_given(ctx: Ctx) -> bool:
     """True when the practice was started for a named case (deep link or ``/ov 12``) that exists."""
     arg = ctx.conv.data.get("case")
     return bool(arg) and find_case(ctx, str(arg)) is not None
 
 
-@content("practice_case_unknown")
 def case_unknown_block(ctx: Ctx) -> list[Reply]:
     arg = ctx.conv.data.get("case")
     if not arg or find_case(ctx, str(arg)) is not None:
@@ -170,7 +169,6 @@ def vignette_reply(ctx: Ctx, case: Case) -> Reply:
     return Reply(title=title, text=case.vignette.get(ctx.lang))
 
 
-@content("practice_case")
 def case_block(ctx: Ctx) -> list[Reply]:
     case = pick_case(ctx)
     if case is None:
@@ -188,7 +186,6 @@ def case_replies(ctx: Ctx) -> list[Reply]:
 
 
 # ---------------------------------------------------------------- options
-@provider("practice_cases")
 def case_options(ctx: Ctx) -> list[tuple[str, str, list[str]]]:
     return [(f"c{c.number}", f"{c.number}. {c.title.get(ctx.lang)}", [c.id, c.title.nb, c.title.en])
             for c in cases_in_order(ctx.kb)]
@@ -198,7 +195,6 @@ def level_label(ctx: Ctx, level: int) -> str:
     return f"SATS {level} – {ctx.kb.levels[level].title.get(ctx.lang)}"
 
 
-@provider("practice_levels")
 def level_options(ctx: Ctx) -> list[tuple[str, str, list[str]]]:
     return [(f"sats_{n}", f"{n} – {lvl.title.get(ctx.lang)}", [f"sats {n}", lvl.title.nb, lvl.title.en, *lvl.synonyms])
             for n, lvl in sorted(ctx.kb.levels.items())]
@@ -213,14 +209,12 @@ def _entry_options(ctx: Ctx, collection: str, ids: list[str], prefix: str) -> li
     return out
 
 
-@provider("practice_interventions")
 def intervention_options(ctx: Ctx) -> list[tuple[str, str, list[str]]]:
-    return _entry_options(ctx, "interventions", ctx.conv.data.get("iv") or [], "i")
+    return _entry_options(ctx, "interventions", ctx.conv.data.get("intervention_options") or [], "i")
 
 
-@provider("practice_traps")
 def trap_options(ctx: Ctx) -> list[tuple[str, str, list[str]]]:
-    return _entry_options(ctx, "traps", ctx.conv.data.get("tr") or [], "t")
+    return _entry_options(ctx, "traps", ctx.conv.data.get("trap_options") or [], "t")
 
 
 def _chosen_ids(ctx: Ctx, step: str, listed: str, prefix: str) -> list[str]:
@@ -317,7 +311,6 @@ def _stage_names(ctx: Ctx, stage_ids: list[str]) -> str:
     return ", ".join(ctx.title_of("stages", s) for s in stage_ids)
 
 
-@content("practice_level_feedback")
 def level_feedback(ctx: Ctx) -> list[Reply]:
     case = current_case(ctx)
     answer = str(ctx.conv.answers.get(LEVEL_STEP, ""))
@@ -364,7 +357,6 @@ def _graded_feedback(ctx: Ctx, collection: str, step: str, listed: str, prefix: 
     return chosen, lines, score, right, note
 
 
-@content("practice_intervention_feedback")
 def intervention_feedback(ctx: Ctx) -> list[Reply]:
     case = current_case(ctx)
     if case is None:
@@ -388,7 +380,7 @@ def intervention_feedback(ctx: Ctx) -> list[Reply]:
         return None
 
     chosen, lines, score, fitting, note = _graded_feedback(
-        ctx, "interventions", INTERVENTION_STEP, "iv", "i", lambda c: c.interventions, line_for)
+        ctx, "interventions", INTERVENTION_STEP, "intervention_options", "i", lambda c: c.interventions, line_for)
     text = "\n".join(lines)
     if left_out:
         text += "\n\n" + ctx.ui("practice_left_out", items="; ".join(left_out))
@@ -398,7 +390,6 @@ def intervention_feedback(ctx: Ctx) -> list[Reply]:
     return [Reply(title=title, text=text)]
 
 
-@content("practice_trap_feedback")
 def trap_feedback(ctx: Ctx) -> list[Reply]:
     if current_case(ctx) is None:
         return [Reply(text=ctx.ui("practice_no_current_case"))]
@@ -416,7 +407,7 @@ def trap_feedback(ctx: Ctx) -> list[Reply]:
         return None
 
     chosen, lines, score, present, note = _graded_feedback(
-        ctx, "traps", TRAP_STEP, "tr", "t", lambda c: c.traps, line_for)
+        ctx, "traps", TRAP_STEP, "trap_options", "t", lambda c: c.traps, line_for)
     if not present:
         lines.insert(0, ctx.ui("practice_no_traps"))
     title = ctx.ui("practice_trap_score", score=_percent(score), hits=len(present & set(chosen)),
@@ -430,7 +421,6 @@ def total_score(kb: KnowledgeBase, gold: int, attempt: dict[str, Any]) -> int:
                  + WEIGHTS["traps"] * float(attempt.get("traps") or 0))
 
 
-@content("practice_final")
 def final_block(ctx: Ctx) -> list[Reply]:
     case = current_case(ctx)
     if case is None:
@@ -450,13 +440,8 @@ def final_block(ctx: Ctx) -> list[Reply]:
         questions = "\n".join(f"{n}. {q.get(lang)}" for n, q in enumerate(case.questions, 1))
         replies.append(Reply(title=ctx.ui("practice_questions"), text=questions))
     replies.append(Reply(text=ctx.ui("practice_next")))
-    ctx.conv.data["record"] = {
-        "case_id": case.id,
-        "gold_level": case.sats_level,
-        "chosen_level": chosen,
-        "intervention_score": attempt.get("interventions"),
-        "trap_score": attempt.get("traps"),
-    }
+    ctx.effects.append(SavePractice(case.id, case.sats_level, chosen, attempt.get("interventions"),
+                                    attempt.get("traps")))
     return replies
 
 

@@ -8,7 +8,11 @@ carry a short ``key`` that goes back to the engine as ``Incoming.button`` togeth
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
+
+from bot.callback_data import BUTTON_DATA_BYTES
+
+__all__ = ["BUTTON_DATA_BYTES", "DONE_KEY", "Document", "Incoming", "Kind", "Option", "Reply"]
 
 # Named tuples rather than frozen dataclasses: just as immutable, and several are built for every
 # update (a frozen dataclass's __init__ costs three times as much).
@@ -42,42 +46,49 @@ class Reply(NamedTuple):
     """A crisis answer: the front end must send it first and never drop it."""
 
 
-class Incoming(NamedTuple):
-    """One user action: typed text (a command is text starting with '/') or a button press."""
+Kind = Literal["text", "command", "button", "media", "edited", "failure"]
+"""What a user did: typed a message or a command, pressed a button, sent something that is not text
+(a photo, a sticker), edited an earlier message; ``failure`` is the front end's own: the update could
+not be handled and the user is owed an apology and the open question."""
+SCREENED_KINDS = frozenset({"text", "command", "edited"})
+"""Kinds that carry the user's own words: the safety screen reads them before anything else."""
 
-    text: str | None = None
+
+class Incoming(NamedTuple):
+    """One user action of a typed :data:`Kind`; build it with the constructors below."""
+
+    kind: Kind
+    text: str = ""
     button: str | None = None
     token: str | None = None
-    edited: bool = False
-    """The text of an edited earlier message: screened for safety, then answered with a note; it never
-    changes an answer (the step it belonged to may be long past)."""
 
-BUTTON_DATA_BYTES = 64
-"""Telegram's limit for a button's data, ``<token>|<option key>``: it must stay below it."""
+    @classmethod
+    def typed(cls, text: str) -> Incoming:
+        """A typed message; a command when it starts with '/'."""
+        return cls("command" if text.lstrip().startswith("/") else "text", text)
 
+    @classmethod
+    def pressed(cls, button: str, token: str | None) -> Incoming:
+        """A button press: the option ``button`` of the reply that carried ``token``."""
+        return cls("button", button=button, token=token)
 
-def selection_token(seq: str, keys: list[str], chosen: set[str]) -> str:
-    """``seq.mask``: the step version and, in base 36, which of ``keys`` are ticked.
+    @classmethod
+    def edit(cls, text: str) -> Incoming:
+        """The new text of an edited earlier message: screened for safety, then answered with a note;
+        it never changes an answer (the step it belonged to may be long past)."""
+        return cls("edited", text)
 
-    Every button of a multi-select carries it, so a press says which ticks its message showed: the
-    answer is what the user saw even after a restart, and a toggle needs no write.
-    """
-    mask = sum(1 << i for i, key in enumerate(keys) if key in chosen)
-    digits = ""
-    while True:
-        mask, digit = divmod(mask, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
-        if not mask:
-            return f"{seq}.{digits}"
+    @classmethod
+    def media(cls) -> Incoming:
+        return cls("media")
 
+    @classmethod
+    def failure(cls) -> Incoming:
+        return cls("failure")
 
-def selected_keys(selection: str, keys: list[str]) -> list[str]:
-    """The keys a ``selection_token`` mask ticks (unknown or malformed masks tick nothing)."""
-    try:
-        mask = int(selection, 36)
-    except ValueError:
-        return []
-    return [key for i, key in enumerate(keys) if mask >> i & 1]
+    @property
+    def screened(self) -> bool:
+        return self.kind in SCREENED_KINDS and bool(self.text)
 
 
 DONE_KEY = "done"

@@ -1,29 +1,41 @@
-"""The engine: given a user's state and one action, produce the new state and the replies.
+"""The engine: given a user's state, one action and what the safety screen saw, produce the new
+state, the replies and the effects.
 
-Pure and synchronous: no I/O, no Telegram. The caller (``bot.service``) loads and saves the state.
+Pure and synchronous: no I/O, no Telegram. The caller (``bot.service``) loads the state and the
+user's records, and saves the state and carries out the effects (:mod:`bot.engine.effects`). Every
+user-facing text is rendered here or in the modules this one calls.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.engine import content, lookup, practice
-from bot.engine.context import Ctx
-from bot.engine.flows import Flows, OptionDef, Step
+from bot.callback_data import selected_keys, selection_token
+from bot.engine import catalogue, content, lookup, practice
+from bot.engine.context import Ctx, Records
+from bot.engine.effects import DeleteUser, Effect, Reload, SaveAssessment, SaveFreeText
 from bot.engine.matching import Choice, match_many, match_one
-from bot.engine.replies import DONE_KEY, Incoming, Option, Reply, selected_keys, selection_token
+from bot.engine.progress import progress_replies
+from bot.engine.replies import DONE_KEY, Incoming, Option, Reply
 from bot.engine.state import Conversation, Position, Profile
 from bot.engine.summary import result_reply, summary_replies
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.flows import CodeNames, Flows, OptionDef, Step
+from bot.safety import Screening
 from bot.stage import walk
 from bot.textnorm import fold
 
 NONE_KEY = "none"
 WELCOME_FLOW = "welcome"
-SENTINEL_NON_TEXT = "\x00nontext"
-SENTINEL_ERROR = "\x00error"
+CONFIRM_DELETE = "x:delete"
+"""The key of the button that confirms /slett."""
+CONFIRM_TOKEN = "X"
+"""The token of that button: it belongs to no step, so a flow moving on never makes it stale."""
+ON_WORDS = frozenset({"på", "pa", "on", "ja", "yes"})
+OFF_WORDS = frozenset({"av", "off", "nei", "no"})
 DONE_WORDS = {"ferdig", "done", "ok", "okay", "neste", "next", "videre", "fullfor", "finish"}
 NONE_WORDS = {"ingen", "none", "ingenting", "nothing", "ingen av disse", "none of these"}
 
@@ -34,15 +46,9 @@ class Outcome:
     conv: Conversation
     replies: list[Reply] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-    assessment: dict[str, Any] | None = None
-    command: str | None = None
-    """Set when the action was a command the engine leaves to the service (e.g. ``mine``)."""
-    args: str = ""
-    practice: dict[str, Any] | None = None
-    """A finished practice attempt (case, gold and chosen level, scores) for the service to store."""
-    durable: bool = True
-    """False when the step changed only what the user's screen also holds (a ticked box of a
-    multi-select, carried by its buttons): the service keeps the state without a commit."""
+    effects: list[Effect] = field(default_factory=list)
+    """What the service must do for this step (save an assessment, delete the user, reload …)."""
+
 
 
 LOOKUPS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
@@ -64,8 +70,7 @@ LOOKUPS: dict[str, Callable[[Ctx, str], list[Reply]]] = {
 PURE_LOOKUPS = frozenset(LOOKUPS) - {"reflection", "case"}
 """Look-ups whose answer depends only on the knowledge, the arguments and the language (not on the user)."""
 LOOKUP_CACHE_SIZE = 512
-
-SERVICE_COMMANDS = {"mine", "delete", "progress", "stats", "reload", "privacy", "storage_setting"}
+ADMIN_COMMANDS = frozenset({"stats", "reload"})
 
 
 class Engine:
@@ -73,27 +78,102 @@ class Engine:
         self.kb = kb
         self.flows = flows
         self._option_cache: dict[tuple[Any, ...], list[tuple[str, str, list[str], OptionDef | None]]] = {}
+        """A step's options per (flow, step id, language[, item]): built once per loaded knowledge."""
         self._lookup_cache: dict[tuple[str, str, str], list[Reply]] = {}
 
     # ------------------------------------------------------------------ entry
-    def handle(self, profile: Profile, conv: Conversation, incoming: Incoming) -> Outcome:
-        ctx = Ctx(self.kb, self.flows, profile, conv)
+    def handle(self, profile: Profile, conv: Conversation, incoming: Incoming, screening: Screening | None = None,
+               records: Records | None = None, danish_client: bool = False) -> Outcome:
+        """One user action. ``screening``: what the safety screen saw in the action's words (the service
+        screens before anything else reads them); ``danish_client``: the crisis numbers start with
+        Denmark's."""
+        ctx = Ctx(self.kb, self.flows, profile, conv, records or Records())
         out = Outcome(profile, conv)
-        text = incoming.text
-        if text in (SENTINEL_NON_TEXT, SENTINEL_ERROR):
-            key = "non_text" if text == SENTINEL_NON_TEXT else "error"
-            out.replies.append(Reply(text=ctx.ui(key)))
+        if screening is not None and self._answer_screening(ctx, out, incoming, screening, danish_client):
+            return out
+        kind = incoming.kind
+        if kind == "edited":
+            out.replies.append(Reply(text=ctx.ui("edited_message")))
             out.replies += self.current_prompt(ctx)
-        elif incoming.button is not None:
+        elif kind in ("media", "failure"):
+            out.replies.append(Reply(text=ctx.ui("non_text" if kind == "media" else "error")))
+            out.replies += self.current_prompt(ctx)
+        elif kind == "button":
             self.on_button(ctx, out, incoming)
-        elif text is not None and text.strip().startswith("/"):
-            self.on_command(ctx, out, text.strip())
-        elif text is not None and text.strip():
-            self.on_text(ctx, out, text.strip())
+        elif kind == "command":
+            self.on_command(ctx, out, incoming.text.strip())
+        elif incoming.text.strip():
+            self.on_text(ctx, out, incoming.text.strip())
+            if profile.store_free_text and not (screening and screening.pii):
+                ctx.effects.append(SaveFreeText(incoming.text))
         else:
             out.replies.append(Reply(text=ctx.ui("empty_message")))
             out.replies += self.current_prompt(ctx)
+        out.effects += ctx.effects
         return out
+
+    def _answer_screening(self, ctx: Ctx, out: Outcome, incoming: Incoming, screening: Screening,
+                          danish_client: bool) -> bool:
+        """Crisis first, personal data refused; True when that is the whole answer.
+
+        ``acute``: the crisis answer stands alone; the message is not taken as an answer or a question
+        (no "that didn't fit", no look-up miss), and the open question is offered after it. A command
+        still runs. ``possible``: one calm line, then the normal answer.
+        """
+        out.replies += self.crisis_replies(ctx.lang, screening, danish_client, out.events)
+        if [k for k in screening.pii if k != "name"]:
+            kinds = ", ".join(ctx.ui(f"pii_{k}") for k in screening.pii)
+            out.replies.append(Reply(text=ctx.ui("pii_refused", kinds=kinds)))
+            out.events.append({"kind": "pii_refused", "name": ",".join(screening.pii)})
+            out.replies += self.current_prompt(ctx)
+            return True
+        if screening.name_hint:
+            out.replies.append(Reply(text=ctx.ui("pii_name_warning")))
+        if screening.acute and incoming.kind != "command":
+            prompt = self.current_prompt(ctx)
+            out.replies.append(Reply(text=ctx.ui("crisis_continue" if prompt else "crisis_menu")))
+            out.replies += prompt
+            return True
+        return False
+
+    def crisis_replies(self, lang: str, screening: Screening, danish_client: bool,
+                       events: list[dict[str, Any]]) -> list[Reply]:
+        """``acute``: the what-to-do-now answer with the emergency numbers (sent first, alone);
+        ``possible``: one calm line on top of the normal answer; ``none``: nothing.
+
+        A reader whose client is Danish sees Denmark's numbers first, in the language they chose.
+        """
+        if not screening.crisis:
+            return []
+        events.append({"kind": "crisis", "name": f"{screening.level}:{','.join(screening.kinds)}"})
+        if screening.acute:
+            title, body = content.crisis_text(self.kb, lang, denmark_first=danish_client)
+            return [Reply(title=title, text=body, urgent=True)]
+        return [Reply(text=self.kb.ui("crisis_possible", "da" if danish_client and lang != "en" else lang))]
+
+    def refusal(self, lang: str, screening: Screening | None, invite: bool, danish_client: bool,
+                events: list[dict[str, Any]]) -> list[Reply]:
+        """For someone who may not use the bot: the crisis answer when needed, then a polite refusal
+        that says nothing about the bot's content. They have no state to read or store."""
+        replies = self.crisis_replies(lang, screening, danish_client, events) if screening is not None else []
+        replies.append(Reply(text=self.kb.ui("access_invite" if invite else "access_refused", lang)))
+        return replies
+
+    def apology(self, lang: str) -> Reply:
+        """The last resort when a step failed: "something went wrong, your answers are kept"."""
+        return Reply(text=self.kb.ui("error", lang))
+
+    def access_granted(self, lang: str) -> Reply:
+        return Reply(text=self.kb.ui("access_granted", lang))
+
+    def reloaded(self, lang: str, problems: list[str], entries: int) -> list[Reply]:
+        """The answer to /reload, rendered by the engine of the knowledge now loaded: what was loaded,
+        or (the last good knowledge kept) the first problems of the refused one."""
+        if not problems:
+            return [Reply(text=self.kb.ui("reload_ok", lang, entries=entries))]
+        shown = "\n".join(problems[:15])
+        more = f"\n… (+{len(problems) - 15})" if len(problems) > 15 else ""
+        return [Reply(text=self.kb.ui("reload_refused", lang, count=len(problems)) + "\n" + shown + more)]
 
     # ---------------------------------------------------------------- commands
     def parse_command(self, text: str) -> tuple[str | None, str, str]:
@@ -108,18 +188,18 @@ class Engine:
         out.events.append({"kind": "command", "name": command or "unknown"})
         if command != "describe":
             ctx.conv.data.pop("await", None)  # /beskriv was waiting for a description; a command ends that
-        if command in SERVICE_COMMANDS:
-            out.command, out.args = command, args
-            return
         if command in LOOKUPS:
             self._lookup(ctx, out, self._look_up(ctx, command, args))
             return
-        handler = getattr(self, f"cmd_{command}", None) if command else None
+        if command in ADMIN_COMMANDS and not ctx.records.is_admin:
+            out.replies.append(Reply(text=ctx.ui("admin_only")))
+            return
+        handler = COMMANDS.get(command or "")
         if handler is None:
             out.replies.append(Reply(text=ctx.ui("unknown_command", name=name[:40])))
             out.replies += self.help_replies(ctx)
             return
-        handler(ctx, out, args)
+        handler(self, ctx, out, args)
 
     def cmd_help(self, ctx: Ctx, out: Outcome, args: str) -> None:
         out.replies += self.help_replies(ctx)
@@ -220,6 +300,48 @@ class Engine:
         out.replies.append(Reply(text=ctx.ui("language_set")))
         out.replies += self.current_prompt(ctx)
 
+    def cmd_mine(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        """The user's saved assessments, newest first (date, stage, SATS level)."""
+        items = ctx.records.assessments()
+        if not items:
+            out.replies.append(Reply(text=ctx.ui("mine_empty")))
+            return
+        lines = []
+        for item in items:
+            when = time.strftime("%Y-%m-%d", time.localtime(item["created"]))
+            stage = self.kb.get("stages", item["stage"]) if item.get("stage") else None
+            level = f"SATS {item['sats_level']}" if item.get("sats_level") else ""
+            lines.append(f"• {when}: {stage.title.get(ctx.lang) if stage else '?'} {level}".rstrip())
+        out.replies.append(Reply(title=ctx.ui("mine_title"), text="\n".join(lines)))
+
+    def cmd_delete(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        """Ask first; the confirming button (:data:`CONFIRM_DELETE`) deletes."""
+        out.replies.append(Reply(text=ctx.ui("delete_confirm"), options=[Option(CONFIRM_DELETE, ctx.ui("delete_yes"))],
+                                 token=CONFIRM_TOKEN))
+
+    def cmd_storage_setting(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        """/lagring på|av (or alone: switch) whether the user's own words may be kept."""
+        wanted = args.strip().casefold()
+        profile = ctx.profile
+        profile.store_free_text = True if wanted in ON_WORDS else False if wanted in OFF_WORDS else not profile.store_free_text
+        out.replies.append(Reply(text=ctx.ui("storage_on" if profile.store_free_text else "storage_off")))
+
+    def cmd_privacy(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        out.replies.append(Reply(title=ctx.ui("privacy_title"),
+                                 text=ctx.ui("privacy_text", days=ctx.records.retention_days)))
+
+    def cmd_progress(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        out.replies += progress_replies(ctx.records.practice_results(), self.kb, ctx.lang)
+
+    def cmd_stats(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        from bot.stats import format_stats
+
+        out.replies.append(Reply(title=ctx.ui("stats_title"), text=format_stats(ctx.records.usage_stats(), self.kb, ctx.lang)))
+
+    def cmd_reload(self, ctx: Ctx, out: Outcome, args: str) -> None:
+        """The service reloads and asks :meth:`reloaded` for the answer."""
+        out.effects.append(Reload())
+
     def _look_up(self, ctx: Ctx, command: str, args: str) -> list[Reply]:
         """A look-up's replies; the pure ones are built once per loaded knowledge (replies are frozen).
 
@@ -288,11 +410,10 @@ class Engine:
                 step_id, item = self._after(step, item, items)
                 continue
             if step.kind == "grade":
+                saved = len(ctx.effects)
                 out.replies += self.message_replies(ctx, step)
-                record = conv.data.pop("record", None)
-                if record is not None:
-                    out.practice = record
-                    out.events.append({"kind": "practice_done", "name": record.get("case_id")})
+                for done in ctx.effects[saved:]:  # the final grade asks for the attempt to be saved
+                    out.events.append({"kind": "practice_done", "name": getattr(done, "case_id", None)})
                 step_id, item = self._after(step, item, items)
                 if step_id is None:  # the last grade has said what comes next
                     self.finish_flow(ctx, out, show_end=False)
@@ -301,7 +422,7 @@ class Engine:
             if step.kind == "summary":
                 replies, record = summary_replies(ctx)
                 out.replies += replies
-                out.assessment = record
+                out.effects.append(SaveAssessment(record))
                 out.events.append({"kind": "assessment_done", "stage": record.get("stage")})
                 self.finish_flow(ctx, out, show_end=False)
                 return
@@ -340,7 +461,7 @@ class Engine:
     def applies(self, ctx: Ctx, step: Step) -> bool:
         if step.once == "privacy_seen" and ctx.profile.privacy_seen:
             return False
-        if step.skip_if is not None and content.CONDITIONS[step.skip_if](ctx):
+        if step.skip_if is not None and catalogue.CONDITIONS[step.skip_if](ctx):
             return False
         if not step.when:
             return True
@@ -357,32 +478,32 @@ class Engine:
 
     def options(self, ctx: Ctx, step: Step) -> list[tuple[str, str, list[str], OptionDef | None]]:
         """(key, label, synonyms, definition) of the step's options, before selection marks."""
-        if step.options_from in content.PROVIDERS and step.kind != "decision_tree":
+        if step.options_from in catalogue.PROVIDERS and step.kind != "decision_tree":
             found = self._provided_options(ctx, step, step.options_from)
         else:
-            found = self._fixed_options(step, ctx.lang)
+            found = self._fixed_options(ctx.conv.flow, step, ctx.lang)
         if step.exclude:
             excluded = set(ctx.conv.answers.get(step.exclude) or [])
             found = [f for f in found if f[0] not in excluded]
         return found
 
     def _provided_options(self, ctx: Ctx, step: Step, name: str) -> list[tuple[str, str, list[str], OptionDef | None]]:
-        """A provider's options; a pure one's kept per step, language and item (see ``content.PURE_PROVIDERS``)."""
-        key = (id(step), ctx.lang, ctx.item_key()) if name in content.PURE_PROVIDERS else None
+        """A provider's options; a pure one's kept per step, language and item (see ``catalogue.PURE_PROVIDERS``)."""
+        key = (ctx.conv.flow, step.id, ctx.lang, ctx.item_key()) if name in catalogue.PURE_PROVIDERS else None
         found = self._option_cache.get(key) if key is not None else None
         if found is None:
-            found = [(k, label, syn, None) for k, label, syn in content.PROVIDERS[name](ctx)]
+            found = [(k, label, syn, None) for k, label, syn in catalogue.PROVIDERS[name](ctx)]
             if key is not None:
                 self._option_cache[key] = found
         return found
 
-    def _fixed_options(self, step: Step, lang: str) -> list[tuple[str, str, list[str], OptionDef | None]]:
+    def _fixed_options(self, flow: str | None, step: Step, lang: str) -> list[tuple[str, str, list[str], OptionDef | None]]:
         """Options that depend only on the step and the language, built once per loaded knowledge.
 
         A step is asked, answered and re-shown several times per update; the engine is rebuilt on
         every reload, so this never outlives the knowledge it came from.
         """
-        key = (id(step), lang)
+        key = (flow, step.id, lang)
         found = self._option_cache.get(key)
         if found is None:
             found = self._option_cache[key] = self._build_options(step, lang)
@@ -453,7 +574,7 @@ class Engine:
         if step.text is not None:
             replies.append(Reply(text=step.text.get(ctx.lang)))
         if step.show:
-            replies += content.CONTENT[step.show](ctx)
+            replies += catalogue.CONTENT[step.show](ctx)
         return replies
 
     def _initial_selection(self, ctx: Ctx, step: Step) -> list[str]:
@@ -464,7 +585,7 @@ class Engine:
             return list(previous)
         if step.preselect:
             opts = [Option(k, label) for k, label, _, _ in self.options(ctx, step)]
-            return content.PRESELECT[step.preselect](ctx, opts)
+            return catalogue.PRESELECT[step.preselect](ctx, opts)
         return []
 
     def _previous_selection(self, ctx: Ctx, step: Step, pos: Position) -> list[str]:
@@ -481,6 +602,10 @@ class Engine:
     # --------------------------------------------------------------- answers
     def on_button(self, ctx: Ctx, out: Outcome, incoming: Incoming) -> None:
         key = incoming.button or ""
+        if key == CONFIRM_DELETE and incoming.token == CONFIRM_TOKEN:
+            out.effects.append(DeleteUser())
+            out.replies.append(Reply(text=ctx.ui("deleted")))
+            return
         if key.startswith(lookup.OPEN_PREFIX):
             self._lookup(ctx, out, lookup.open_entry(ctx, key))
             return
@@ -518,7 +643,6 @@ class Engine:
             conv.pending = [k for k in conv.pending if k != key] if key in conv.pending else [*conv.pending, key]
             text = self._question_text(step, ctx.lang, self._current_item_label(ctx, step))
             out.replies.append(self.multi_reply(ctx, step, str(conv.seq), text, edit=True))
-            out.durable = False  # the edited message's buttons carry the selection: nothing to commit
 
     def on_text(self, ctx: Ctx, out: Outcome, text: str) -> None:
         conv = ctx.conv
@@ -623,3 +747,32 @@ class Engine:
         if step.once == "privacy_seen":
             ctx.profile.privacy_seen = True
         return command
+
+
+Handler = Callable[[Engine, Ctx, Outcome, str], None]
+COMMANDS: dict[str, Handler] = {
+    "help": Engine.cmd_help,
+    "start": Engine.cmd_start,
+    "assessment": Engine.cmd_assessment,
+    "describe": Engine.cmd_describe,
+    "practice": Engine.cmd_practice,
+    "restart": Engine.cmd_restart,
+    "cancel": Engine.cmd_cancel,
+    "back": Engine.cmd_back,
+    "language": Engine.cmd_language,
+    "mine": Engine.cmd_mine,
+    "delete": Engine.cmd_delete,
+    "storage_setting": Engine.cmd_storage_setting,
+    "privacy": Engine.cmd_privacy,
+    "progress": Engine.cmd_progress,
+    "stats": Engine.cmd_stats,
+    "reload": Engine.cmd_reload,
+}
+"""Every command the engine runs, by the id ``conversations/options.yaml`` gives it (its names per
+language live there, and both front ends and the menu read them from the flows); look-ups are in
+:data:`LOOKUPS`."""
+
+
+def code_names() -> CodeNames:
+    """What the engine offers the flows, for :func:`bot.knowledge.flows.load_flows`."""
+    return catalogue.code_names(frozenset(COMMANDS) | frozenset(LOOKUPS))

@@ -2,7 +2,7 @@
 
 The assessment flow uses fixed step ids for the answers these functions read (``substances``,
 ``stage``, ``life_areas``, ``covered``, ``focus``, ``partners``, ``acute_risk``); they are
-documented in ``conversations/README.md``.
+declared by the flow (``required_steps``) and checked by ``kb check``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.models import Intervention, Trap
 from bot.stage import TreeResult, walk
 
+STEPS_READ = frozenset({"substances", "stage", "life_areas", "covered"})
+"""The assessment flow's step ids read here by name (``conversations/assessment.yaml`` declares them)."""
 KEY_INTERVENTIONS = 3
 """The first elements of the stage's top interventions are its key elements."""
 MAX_FOCUS = 6

@@ -16,6 +16,8 @@ from bot.engine.suggest import (
 )
 from bot.stage import TreeResult
 
+STEPS_READ = frozenset({"focus", "life_areas", "partners", "acute_risk", "severity", "covered"})
+"""The assessment flow's step ids the summary reads by name (``conversations/assessment.yaml`` declares them)."""
 MAX_RESOURCES = 6
 MAX_RESEARCH = 5
 

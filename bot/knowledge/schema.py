@@ -61,7 +61,7 @@ def collection_schema(name: str) -> dict[str, Any]:
 
 
 def flow_schema() -> dict[str, Any]:
-    from bot.engine.flows import CommandDef, Flow, OptionDef
+    from bot.knowledge.flows import CommandDef, Flow, OptionDef
 
     options_file = create_model("OptionsFile", __config__=_FORBID,
                                 option_sets=(dict[str, list[OptionDef]], None), commands=(list[CommandDef], None))

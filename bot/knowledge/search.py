@@ -32,13 +32,15 @@ import math
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz, process
 
-from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.models import field_value
 from bot.textnorm import fold, normalise
+
+if TYPE_CHECKING:  # the index is built by the knowledge base it searches (KnowledgeBase.index)
+    from bot.knowledge.base import KnowledgeBase
 
 SEARCHABLE = ("stages", "sats_levels", "change_stages", "interventions", "traps", "elements", "services",
               "resources", "research", "research_topics", "webinars", "chapters", "glossary", "core_questions",

@@ -1,25 +1,30 @@
 """The flow language: typed models of ``conversations/*.yaml`` and their validation.
 
 A flow is a list of steps of a few kinds. Steps refer to knowledge by id and to named pieces of
-code (content blocks, option providers, preselections) by name; validation checks every name, so a
-trainer's typo is caught by ``kb check`` rather than by a user.
+code (content blocks, option providers, preselections, conditions) by name; the engine says which
+names exist and which step ids its code reads (:class:`CodeNames`), and validation checks every one,
+so a trainer's typo or a renamed step is caught by ``kb check`` rather than by a user. This module
+is knowledge: it never imports the engine.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from bot.engine.replies import BUTTON_DATA_BYTES, selection_token
+from bot.callback_data import BUTTON_DATA_BYTES, selection_token
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.loader import describe_errors, knowledge_files
 from bot.knowledge.models import ID_PATTERN, Strict, Text
 from bot.knowledge.problems import Problem, did_you_mean
 from bot.knowledge.yamlfile import LineDict, LineList, YamlReadError, line_of, read_yaml
 
-StepKind = Literal["message", "choice", "multi_choice", "free_text", "decision_tree", "summary", "grade"]
+StepKind = Literal["message", "choice", "multi_choice", "decision_tree", "summary", "grade"]
+"""A ``decision_tree`` step walks the SATS tree (``knowledge/sats_tree.yaml``) once per item."""
 
 
 class OptionDef(Strict):
@@ -60,7 +65,6 @@ class Step(Strict):
     """Skip the step when this user flag is already set (e.g. ``privacy_seen``)."""
     skip_if: str | None = None
     """Skip the step when this named condition (registered in code, e.g. ``case_given``) holds."""
-    tree: Literal["sats"] | None = None
     next: str | None = None
 
 
@@ -68,6 +72,8 @@ class Flow(Strict):
     flow: str = Field(pattern=ID_PATTERN)
     title: Text
     start: str
+    required_steps: list[str] = []
+    """Step ids that code reads by name (the summary reads ``stage``): renaming one is an error."""
     steps: list[Step] = Field(min_length=1)
 
     def step(self, step_id: str) -> Step:
@@ -109,16 +115,23 @@ class Flows:
         return self.flows[name]
 
 
-# Names of code-side pieces a flow may refer to; the engine registers them (see engine/content.py).
-CONTENT_BLOCKS: set[str] = set()
-OPTION_PROVIDERS: set[str] = set()
-PRESELECTIONS: set[str] = set()
-CONDITIONS: set[str] = set()
+@dataclass(frozen=True)
+class CodeNames:
+    """What the engine's code offers flows and expects of them (``bot.engine.catalogue.code_names``)."""
+
+    content_blocks: frozenset[str] = frozenset()
+    option_providers: frozenset[str] = frozenset()
+    preselections: frozenset[str] = frozenset()
+    conditions: frozenset[str] = frozenset()
+    commands: frozenset[str] = frozenset()
+    """Command ids the engine can run; every command in ``conversations/`` must be one of them."""
+    required_steps: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per flow, the step ids its code reads by name."""
 
 
-def load_flows(folder: Path, kb: KnowledgeBase) -> tuple[Flows | None, list[Problem]]:
-    """Read and validate every flow file; return the flows (None when invalid) and the problems."""
-    from bot.engine import content  # noqa: F401 - registers the names flows may use (content, practice)
+def load_flows(folder: Path, kb: KnowledgeBase, code: CodeNames) -> tuple[Flows | None, list[Problem]]:
+    """Read and validate every flow file against the knowledge and the engine's ``code``; return the
+    flows (None when invalid) and the problems."""
 
     problems: list[Problem] = []
     flows: dict[str, Flow] = {}
@@ -173,23 +186,31 @@ def load_flows(folder: Path, kb: KnowledgeBase) -> tuple[Flows | None, list[Prob
                                                     f"commands[{index}]." + ".".join(map(str, loc)), message))
             else:
                 problems.append(Problem(path, line, str(key), "unknown section" + did_you_mean(str(key), ["flow", "option_sets", "commands"])))
-    problems += _check_commands(commands, command_sources)
+    problems += _check_commands(commands, command_sources, code)
     for name, flow in flows.items():
         path, raw = raw_flows[name]
-        problems += _check_flow(flow, path, raw, kb, option_sets)
+        problems += _check_flow(flow, path, raw, kb, option_sets, code)
+    for name in code.required_steps:
+        if name not in flows:
+            where = Path(folder) / f"{name}.yaml"
+            problems.append(Problem(where, 1, name, f"the flow '{name}' is missing: the engine's code runs it"))
     if problems:
         return None, problems
     return Flows(flows, option_sets, commands), []
 
 
-def _check_commands(commands: list[CommandDef], sources: list[tuple[Path, int]]) -> list[Problem]:
-    """Command ids and names (in any language) must be unique: a clash would silently hide a command."""
+def _check_commands(commands: list[CommandDef], sources: list[tuple[Path, int]], code: CodeNames) -> list[Problem]:
+    """Command ids must be ones the engine runs, and ids and names (in any language) unique: a clash
+    would silently hide a command."""
     problems: list[Problem] = []
     ids: dict[str, int] = {}
     names: dict[str, str] = {}
     for index, (command, (path, line)) in enumerate(zip(commands, sources, strict=True)):
         if command.id in ids:
             problems.append(Problem(path, line, f"commands[{index}].id", f"duplicate command id '{command.id}'"))
+        if code.commands and command.id not in code.commands:
+            problems.append(Problem(path, line, f"commands[{index}].id", f"no command '{command.id}' in the engine"
+                                    f"{did_you_mean(command.id, code.commands)}"))
         ids.setdefault(command.id, index)
         for name in command.names:
             other = names.get(name.lower())
@@ -214,7 +235,7 @@ def button_key_room(kind: str, keys: list[str]) -> int:
 
 
 def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
-                option_sets: dict[str, list[OptionDef]]) -> list[Problem]:
+                option_sets: dict[str, list[OptionDef]], code: CodeNames) -> list[Problem]:
     problems: list[Problem] = []
     ids = [s.id for s in flow.steps]
     raw_steps = raw.get("steps")
@@ -235,6 +256,14 @@ def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
         if step.id in seen:
             bad(index, "id", f"duplicate step id '{step.id}'")
         seen.add(step.id)
+    declared = set(flow.required_steps)
+    for step_id in sorted((declared | code.required_steps.get(flow.flow, frozenset())) - set(ids)):
+        problems.append(Problem(path, raw.key_lines.get("required_steps", 1), f"{flow.flow}.required_steps",
+                                f"the step '{step_id}' is read by the engine's code but the flow has no such step"
+                                f"{did_you_mean(step_id, ids)}"))
+    for step_id in sorted(code.required_steps.get(flow.flow, frozenset()) - declared):
+        problems.append(Problem(path, raw.key_lines.get("required_steps", 1), f"{flow.flow}.required_steps",
+                                f"declare '{step_id}' here: the engine's code reads it"))
     if flow.start not in ids:
         problems.append(Problem(path, raw.key_lines.get("start", 1), f"{flow.flow}.start", f"unknown step '{flow.start}'{did_you_mean(flow.start, ids)}"))
     earlier: set[str] = set()
@@ -250,13 +279,14 @@ def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
                 bad(index, "when", f"'{cond.step}' must be an earlier step{did_you_mean(cond.step, earlier)}")
         if isinstance(step.options, str) and step.options not in option_sets:
             bad(index, "options", f"unknown option set '{step.options}'{did_you_mean(step.options, option_sets)}")
-        if step.options_from is not None and step.options_from not in kb.items and step.options_from not in OPTION_PROVIDERS:
+        if step.options_from is not None and step.options_from not in kb.items and step.options_from not in code.option_providers:
             bad(index, "options_from", f"unknown collection or provider '{step.options_from}'"
-                f"{did_you_mean(step.options_from, [*kb.items, *OPTION_PROVIDERS])}")
-        if step.show is not None and step.show not in CONTENT_BLOCKS:
-            bad(index, "show", f"unknown content block '{step.show}'{did_you_mean(step.show, CONTENT_BLOCKS)}")
-        if step.preselect is not None and step.preselect not in PRESELECTIONS:
-            bad(index, "preselect", f"unknown preselection '{step.preselect}'{did_you_mean(step.preselect, PRESELECTIONS)}")
+                f"{did_you_mean(step.options_from, [*kb.items, *code.option_providers])}")
+        if step.show is not None and step.show not in code.content_blocks:
+            bad(index, "show", f"unknown content block '{step.show}'{did_you_mean(step.show, code.content_blocks)}")
+        if step.preselect is not None and step.preselect not in code.preselections:
+            bad(index, "preselect", f"unknown preselection '{step.preselect}'"
+                f"{did_you_mean(step.preselect, code.preselections)}")
         needs_options = step.kind in ("choice", "multi_choice")
         if needs_options and step.options is None and step.options_from is None:
             bad(index, "options", "a choice step needs options or options_from")
@@ -266,13 +296,11 @@ def _check_flow(flow: Flow, path: Path, raw: LineDict, kb: KnowledgeBase,
             for key in (k for k in keys if len(k.encode()) > room):
                 bad(index, "options_from", f"the id '{key}' in '{step.options_from}' is too long for a button "
                     f"here ({len(key.encode())} characters, at most {room} fit): shorten it")
-        if step.skip_if is not None and step.skip_if not in CONDITIONS:
-            bad(index, "skip_if", f"unknown condition '{step.skip_if}'{did_you_mean(step.skip_if, CONDITIONS)}")
+        if step.skip_if is not None and step.skip_if not in code.conditions:
+            bad(index, "skip_if", f"unknown condition '{step.skip_if}'{did_you_mean(step.skip_if, code.conditions)}")
         if step.kind == "grade" and step.show is None:
             bad(index, "show", "a grade step names the content block that grades (show: ...)")
-        if step.kind == "decision_tree" and step.tree is None:
-            bad(index, "tree", "a decision_tree step names its tree")
-        if step.kind in ("choice", "multi_choice", "free_text", "decision_tree") and step.text is None and step.kind != "decision_tree":
+        if step.kind in ("choice", "multi_choice") and step.text is None:
             bad(index, "text", "this step asks something: give it a text")
         earlier.add(step.id)
     # Reachability: follow `next` from the start (a `when` may skip a step, never strand one).
