@@ -166,7 +166,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from bot.estimator import estimate
+    from bot.assessment.estimator import estimate
 
     kb = _knowledge(args)
     result = estimate(sys.stdin.read(), kb.sats_tree, args.lang)

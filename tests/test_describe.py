@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from bot.assessment.estimator import Estimate, estimate_per_substance
+from bot.assessment.sats import walk
 from bot.engine import describe
-from bot.estimator import Estimate, estimate_per_substance
-from bot.stage import walk
 from tests.conftest import ChatDriver
 
 NB_TWO_SUBSTANCES = (

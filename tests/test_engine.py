@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.engine.matching import Choice, match_many, match_one
+from bot.assessment.answers import Choice, match_many, match_one
 from bot.engine.replies import Incoming
 from tests.conftest import ChatDriver
 

@@ -12,8 +12,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.estimator import Estimate, detect_language, estimate, estimate_per_substance
-from bot.estimator_rules import durations, fold_text
+from bot.assessment.estimator import Estimate, detect_language, estimate, estimate_per_substance
+from bot.assessment.estimator_rules import durations, fold_text
 from bot.knowledge.models import SatsTree
 from bot.knowledge.validate import EXPECTED_STAGE_OF_LEVEL
 from bot.knowledge.yamlfile import read_yaml
@@ -356,7 +356,7 @@ def test_range_within_one_stage_names_the_stage(tree):
 
 
 def test_answers_feed_walk_so_chat_can_ask_the_rest(tree):
-    from bot.stage import walk
+    from bot.assessment.sats import walk
 
     result = estimate("Vi har hatt jevnlig kontakt med ham.", tree, "nb")
     step = walk(tree, result.answers)

@@ -10,7 +10,7 @@ from bot.engine import practice
 from bot.engine.effects import SavePractice
 from bot.engine.progress import compute, progress_replies
 from bot.engine.replies import Incoming
-from bot.textnorm import fold
+from bot.language.text import fold_phrase
 from tests.conftest import ChatDriver
 
 # --------------------------------------------------------------------------- the cases
@@ -26,7 +26,7 @@ def test_enough_cases_at_every_level(kb):
 
 def test_cases_are_sound(kb):
     """Every case: both languages, deciding facts, fitting interventions of its stage, real traps."""
-    stage_names = {fold(e.title.get(lang)) for e in (*kb.all("stages"), *kb.all("sats_levels")) for lang in ("nb", "en")}
+    stage_names = {fold_phrase(e.title.get(lang)) for e in (*kb.all("stages"), *kb.all("sats_levels")) for lang in ("nb", "en")}
     for case in kb.all("cases"):
         stage = kb.levels[case.sats_level].stage
         assert case.deciding_facts and case.questions, case.id
@@ -36,7 +36,7 @@ def test_cases_are_sound(kb):
         for item in case.traps:
             assert kb.get("traps", item) is not None, (case.id, item)
         for lang in ("nb", "en"):
-            text = fold(case.vignette.get(lang))
+            text = fold_phrase(case.vignette.get(lang))
             assert len(text) > 300, (case.id, lang)
             named = [w for w in stage_names if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)]
             assert not named, (case.id, lang, named)
@@ -56,7 +56,7 @@ def test_options_mix_fitting_and_distractors_and_are_stable(kb):
 
 
 def test_tree_paths_lead_to_their_level(kb):
-    from bot.stage import walk
+    from bot.assessment.sats import walk
 
     for level in range(1, 9):
         path = practice.tree_path(kb, level)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.assessment.sats import walk
 from bot.knowledge.validate import reachable_levels
-from bot.stage import walk
 
 Y, N, U = "yes", "no", "unsure"
 ORDER = ["contact", "regular", "reduced", "own_goal", "abstinent", "six_months", "remission"]

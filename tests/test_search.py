@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, evaluation
+from benchmarks import evaluation
+from bot import cli
 from bot.knowledge.search import NO_MATCH_SCORE, SearchIndex, stem
 
 DATA = Path(__file__).parent / "data"

@@ -1,7 +1,7 @@
 """A pasted case description (J3): the estimate with its evidence, then the assessment from there.
 
 The engine calls :func:`looks_like_case` on free text typed outside a flow (and ``/beskriv`` skips
-that test). :func:`describe` runs the free-text estimator (:mod:`bot.estimator`) per substance,
+that test). :func:`describe` runs the free-text estimator (:mod:`bot.assessment.estimator`) per substance,
 shows what it found — the level or range, and the words in the text each answer rests on — and
 returns the structured answers to prefill the assessment with. The assessment then enters at its
 decision-tree step, which walks the prefilled answers and asks only the questions still open, and
@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.assessment.estimator import Estimate, estimate_per_substance
+from bot.assessment.sats import walk
 from bot.engine.context import Ctx
 from bot.engine.replies import Reply
-from bot.estimator import Estimate, estimate_per_substance
-from bot.stage import walk
 
 STEPS_WRITTEN = frozenset({"co_substance", "co_mental", "substances", "stage"})
 """The assessment flow's step ids a description prefills (``conversations/assessment.yaml`` declares them)."""

@@ -12,7 +12,7 @@ from bot.engine.context import Ctx
 from bot.engine.replies import Option, Reply
 from bot.knowledge.models import field_value
 from bot.knowledge.search import SearchHit
-from bot.textnorm import fold
+from bot.language.text import fold_phrase
 
 OPEN_PREFIX = "o:"
 OPEN_TOKEN = "L"
@@ -36,7 +36,7 @@ def open_button(ctx: Ctx, collection: str, item_id: str) -> Option:
 
 def find_stage(ctx: Ctx, text: str) -> str | None:
     """A stage id named by ``text`` (stage names, synonyms, SATS numbers), if any."""
-    folded = fold(text)
+    folded = fold_phrase(text)
     if not folded:
         return None
     if folded.isdecimal() and len(folded) <= 9 and ctx.kb.levels.get(int(folded)):
@@ -150,7 +150,7 @@ def research(ctx: Ctx, args: str) -> list[Reply]:
 
 def webinars(ctx: Ctx, args: str) -> list[Reply]:
     entries = sorted(ctx.kb.all("webinars"), key=lambda w: (w.number, w.part))
-    number = fold(args).replace(" ", "")
+    number = fold_phrase(args).replace(" ", "")
     if number:
         chosen = [w for w in entries if number in (str(w.number), f"{w.number}{w.part}", f"{w.number}_{w.part}")]
         if not chosen:

@@ -21,13 +21,13 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from bot.assessment.sats import ANSWERS
 from bot.engine.context import Ctx
 from bot.engine.effects import SavePractice
 from bot.engine.replies import Reply
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.models import Case
-from bot.stage import ANSWERS
-from bot.textnorm import fold
+from bot.language.text import fold_phrase
 
 FLOW = "practice"
 MODE_STEP, STAGE_STEP, NUMBER_STEP = "mode", "pick_stage", "pick_number"
@@ -65,7 +65,7 @@ def find_case(ctx: Ctx, arg: str) -> Case | None:
     """The case ``arg`` names: an id, a number, a stage ("overtalelse") or "random"; None if nothing fits."""
     from bot.engine.lookup import find_stage
 
-    folded = fold(arg or "")
+    folded = fold_phrase(arg or "")
     if not folded:
         return None
     kb = ctx.kb
@@ -458,14 +458,14 @@ def _webinar_groups(kb: KnowledgeBase) -> list[list[Any]]:
 
 def _webinars_about(kb: KnowledgeBase, args: str) -> list[Any]:
     """The webinar whose title, topic, synonyms or questions mention the words in ``args`` most."""
-    words = [w for w in fold(args).split() if len(w) > 2]
+    words = [w for w in fold_phrase(args).split() if len(w) > 2]
     best, best_score = [], 0
     for group in _webinar_groups(kb):
         first = group[0]
         texts = [first.title.nb, first.title.en, first.topic.nb, first.topic.en, *first.synonyms,
                  *(q.nb + " " + q.en for q in first.reflection)]
-        haystack = fold(" ".join(texts))
-        score = sum(3 if word in fold(" ".join(first.synonyms)) else 1 for word in words if word in haystack)
+        haystack = fold_phrase(" ".join(texts))
+        score = sum(3 if word in fold_phrase(" ".join(first.synonyms)) else 1 for word in words if word in haystack)
         if score > best_score:
             best, best_score = group, score
     return best
@@ -479,7 +479,7 @@ def reflection_replies(ctx: Ctx, args: str) -> list[Reply]:
         lines = [f"• /{ctx.ui('reflection_command')} {g[0].number}: {g[0].topic.get(lang)} ({len(g[0].reflection)})"
                  for g in groups]
         return [Reply(title=ctx.ui("reflection_title"), text=ctx.ui("reflection_intro") + "\n\n" + "\n".join(lines))]
-    wanted = fold(args).replace(" ", "").replace(".", "").replace("_", "")
+    wanted = fold_phrase(args).replace(" ", "").replace(".", "").replace("_", "")
     chosen = [w for w in kb.all("webinars") if wanted in (str(w.number), f"{w.number}{w.part}")]
     if not chosen:
         chosen = _webinars_about(kb, args)

@@ -13,20 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.assessment.answers import Choice, match_many, match_one
+from bot.assessment.sats import walk
 from bot.callback_data import selected_keys, selection_token
 from bot.engine import catalogue, content, lookup, practice
 from bot.engine.context import Ctx, Records
 from bot.engine.effects import DeleteUser, Effect, Reload, SaveAssessment, SaveFreeText
-from bot.engine.matching import Choice, match_many, match_one
 from bot.engine.progress import progress_replies
 from bot.engine.replies import DONE_KEY, Incoming, Option, Reply
 from bot.engine.state import Conversation, Position, Profile
 from bot.engine.summary import result_reply, summary_replies
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.flows import CodeNames, Flows, OptionDef, Step
+from bot.language.text import fold_phrase
 from bot.safety import Screening
-from bot.stage import walk
-from bot.textnorm import fold
 
 NONE_KEY = "none"
 WELCOME_FLOW = "welcome"
@@ -180,7 +180,7 @@ class Engine:
         """(command id or None, the name typed, the arguments)."""
         head, _, args = text.lstrip("/").partition(" ")
         name = head.split("@", 1)[0].lower()
-        command = self.flows.command_by_name.get(name) or self.flows.command_by_name.get(fold(name))
+        command = self.flows.command_by_name.get(name) or self.flows.command_by_name.get(fold_phrase(name))
         return (command.id if command else None), name, args.strip()
 
     def on_command(self, ctx: Ctx, out: Outcome, text: str) -> None:
@@ -289,7 +289,7 @@ class Engine:
                 per_item.pop(qid, None)
 
     def cmd_language(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        wanted = fold(args)[:2] if args else ("en" if ctx.profile.lang == "nb" else "nb")
+        wanted = fold_phrase(args)[:2] if args else ("en" if ctx.profile.lang == "nb" else "nb")
         if wanted in ("no", "bo"):
             wanted = "nb"
         if wanted not in ("nb", "en"):
@@ -670,7 +670,7 @@ class Engine:
             return
         opts = self.options(ctx, step)
         choices = [Choice(k, (label, *syn)) for k, label, syn, _ in opts]
-        folded = fold(text)
+        folded = fold_phrase(text)
         if step.kind == "multi_choice":
             if folded in DONE_WORDS:
                 self.answer(ctx, out, list(conv.pending))

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.assessment.sats import TreeResult, walk
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.models import Intervention, Trap
-from bot.stage import TreeResult, walk
 
 STEPS_READ = frozenset({"substances", "stage", "life_areas", "covered"})
 """The assessment flow's step ids read here by name (``conversations/assessment.yaml`` declares them)."""

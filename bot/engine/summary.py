@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.assessment.sats import TreeResult
 from bot.engine.context import Ctx
 from bot.engine.replies import Document, Reply
 from bot.engine.suggest import (
@@ -14,7 +15,6 @@ from bot.engine.suggest import (
     ranked_traps,
     substance_results,
 )
-from bot.stage import TreeResult
 
 STEPS_READ = frozenset({"focus", "life_areas", "partners", "acute_risk", "severity", "covered"})
 """The assessment flow's step ids the summary reads by name (``conversations/assessment.yaml`` declares them)."""

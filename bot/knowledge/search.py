@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.models import field_value
-from bot.textnorm import fold, normalise
+from bot.language.text import fold_phrase, normalise
 
 if TYPE_CHECKING:  # the index is built by the knowledge base it searches (KnowledgeBase.index)
     from bot.knowledge.base import KnowledgeBase
@@ -160,7 +160,7 @@ def content_words(text: str) -> list[str]:
     """Folded words of ``text`` without stop words. Stop words are matched before folding, so "før"
     ("before", a word in "før-overveielse") is kept though its folded form "for" is a stop word."""
     kept = normalise(text).split()
-    return [folded for word, folded in zip(kept, fold(text).split(), strict=True) if word not in STOP_WORDS]
+    return [folded for word, folded in zip(kept, fold_phrase(text).split(), strict=True) if word not in STOP_WORDS]
 
 
 _KIND_BY_WORD = {word: kind for kind, words in KIND_WORDS.items() for word in words}
@@ -391,7 +391,7 @@ class SearchIndex:
         words: dict[str, str] = {}
         for stage in kb.all("stages"):
             for text in (stage.title.nb, stage.title.en, *stage.synonyms):
-                folded = fold(text)
+                folded = fold_phrase(text)
                 # whole names only: "stadium 3" must not make "3" a stage word, nor "aktiv fase" "aktiv"
                 if folded and len(folded.split()) <= 2 and content_words(text) == folded.split() \
                         and not any(w.isdigit() for w in folded.split()):
@@ -418,7 +418,7 @@ class SearchIndex:
         return None, 0
 
     def analyse(self, text: str) -> Query:
-        raw = fold(text).split()
+        raw = fold_phrase(text).split()
         define = 0.0
         if any(w in DEFINE_WORDS for w in raw):
             define = 1.0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bot.knowledge.models import COLLECTIONS, STAGE_IDS, SatsTree
 from bot.knowledge.problems import Problem, did_you_mean
 from bot.knowledge.yamlfile import LineDict, LineList
-from bot.textnorm import fold
+from bot.language.text import fold_phrase
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
@@ -165,7 +165,7 @@ def _stage_words(kb: KnowledgeBase) -> list[str]:
     """Names that give a case's level away: the stage and SATS level titles, and "SATS"."""
     words = {"sats"}
     for entry in (*kb.all("stages"), *kb.all("sats_levels")):
-        words.update((fold(entry.title.nb), fold(entry.title.en)))
+        words.update((fold_phrase(entry.title.nb), fold_phrase(entry.title.en)))
     return sorted(w for w in words if w)
 
 
@@ -196,7 +196,7 @@ def check_cases(kb: KnowledgeBase) -> list[Problem]:
         for field in ("title", "vignette"):
             text = getattr(case, field)
             for lang in ("nb", "en"):
-                folded = fold(text.get(lang))
+                folded = fold_phrase(text.get(lang))
                 named = [w for w, pattern in patterns if pattern.search(folded)]
                 if named:
                     line = _value_line(raw.get(field) if isinstance(raw, LineDict) else None, lang, None,

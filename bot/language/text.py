@@ -22,6 +22,7 @@ _FOLD = str.maketrans({
 _WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 _SENTENCE_END_RE = re.compile(r"[.!?;]+|\n+")
 _LAST_WORD_RE = re.compile(r"\w+$")
+_NON_WORD_RE = re.compile(r"[^\w]+")
 _CLAUSE_PUNCT_RE = re.compile(r"[,:()\[\]]|\s[-–—]\s|\s[-–—]$")
 """Clause ends inside a sentence; quotation marks are not among them ("hun sa «nei»": one clause)."""
 ABBREVIATIONS = frozenset(
@@ -37,6 +38,20 @@ sentence by sentence, so a 10 000-character message with no full stop stays line
 def fold(word: str) -> str:
     """Lower case, æøå and accents to plain letters, "aa" to "a", apostrophes unified."""
     return fold_cached(word)
+
+
+@lru_cache(maxsize=8192)
+def normalise(text: str) -> str:
+    """A phrase lower-cased, punctuation stripped and white space folded (æøå kept): how option
+    labels, knowledge titles and typed answers are compared when the letters matter."""
+    return " ".join(_NON_WORD_RE.sub(" ", unicodedata.normalize("NFC", text).lower()).split())
+
+
+@lru_cache(maxsize=8192)
+def fold_phrase(text: str) -> str:
+    """:func:`normalise`, then folded like :func:`fold`: "tilbakefall", "tilbakefal" and "Tilbakefall!"
+    compare equal, as typed without æøå or in a hurry."""
+    return fold_cached(normalise(text))
 
 
 @lru_cache(maxsize=65536)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from bot.textnorm import fold
+from bot.language.text import fold_phrase
 
 FUZZY_CUTOFF = 80
 _SPLIT = re.compile(r"\s*(?:,|;|\n|\bog\b|\band\b|&|\+)\s*")
@@ -24,7 +24,7 @@ class Choice:
 
 def match_one(text: str, choices: list[Choice]) -> str | None:
     """The key of the option ``text`` names, or None when no option fits well enough."""
-    cleaned = fold(text)
+    cleaned = fold_phrase(text)
     if not cleaned:
         return None
     if cleaned.isdigit():
@@ -34,7 +34,7 @@ def match_one(text: str, choices: list[Choice]) -> str | None:
     table: dict[str, str] = {}
     for choice in choices:
         for name in (choice.key, *choice.names):
-            table.setdefault(fold(name), choice.key)
+            table.setdefault(fold_phrase(name), choice.key)
     if cleaned in table:
         return table[cleaned]
     # Short names ("ja", "n", "no") only match exactly: fuzzy scores on them are meaningless.
@@ -62,7 +62,7 @@ def match_many(text: str, choices: list[Choice]) -> tuple[list[str], list[str]]:
     keys: list[str] = []
     unknown: list[str] = []
     parts = [p for p in _SPLIT.split(text) if p.strip()]
-    if len(parts) <= 1 or any(fold(text) == fold(n) for c in choices for n in c.names):
+    if len(parts) <= 1 or any(fold_phrase(text) == fold_phrase(n) for c in choices for n in c.names):
         whole = match_one(text, choices)  # one answer, or a label that itself contains "og"/","
         if whole is not None:
             return [whole], []

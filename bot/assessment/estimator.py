@@ -3,11 +3,11 @@
 The estimator reads a colleague's free-text case note (bokmål or English) and answers as many of
 the SATS decision-tree questions (``contact``, ``regular``, ``reduced``, ``own_goal``, ``abstinent``,
 ``six_months``, ``remission``) as the text supports, each with the words that support it. The level
-itself always comes from :func:`bot.stage.walk` over the tree in ``knowledge/sats.yaml``; when the
+itself always comes from :func:`bot.assessment.sats.walk` over the tree in ``knowledge/sats.yaml``; when the
 walk stops at an unanswered question, the estimate is the range of levels the missing answers could
 still give, and ``missing`` lists the questions a chat should ask.
 
-The rules are plain, explainable patterns (see :mod:`bot.estimator_rules`), applied in this order:
+The rules are plain, explainable patterns (see :mod:`bot.assessment.estimator_rules`), applied in this order:
 
 1. *Facts stated in the text* ("møter fast hver uke" → regular yes; "har ikke redusert" → reduced no;
    "rusfri i fire måneder" → abstinent yes, six_months no). A reduction counts only if it has lasted
@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
-from bot.estimator_rules import (
+from bot.assessment.estimator_rules import (
     CUES,
     MH_QUALIFIER,
     Cue,
@@ -63,9 +63,9 @@ from bot.estimator_rules import (
     unless_next,
     wordset,
 )
+from bot.assessment.sats import walk
 from bot.knowledge.models import SatsTree
 from bot.knowledge.validate import EXPECTED_STAGE_OF_LEVEL
-from bot.stage import walk
 
 __all__ = ["Estimate", "Evidence", "estimate", "estimate_per_substance", "detect_language"]
 

@@ -5,7 +5,7 @@ Everything here is plain regular expressions over a *folded* copy of the text (l
 original, so every quote is an exact substring of what the user wrote. No pattern has an unbounded
 gap: word gaps are written ``(?:\\W+\\w+){0,n}`` with disjoint classes, so matching stays linear.
 
-The decision itself (which answer each tree question gets) is in :mod:`bot.estimator`.
+The decision itself (which answer each tree question gets) is in :mod:`bot.assessment.estimator`.
 """
 
 from __future__ import annotations

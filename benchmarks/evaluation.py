@@ -84,7 +84,7 @@ def _gold_level(case: dict[str, Any]) -> int | None:
 
 
 def estimate_results(kb: KnowledgeBase, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from bot.estimator import estimate
+    from bot.assessment.estimator import estimate
 
     rows = []
     for case in cases:
