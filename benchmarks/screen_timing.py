@@ -1,4 +1,5 @@
-"""How long the safety screen takes on long messages (``screen_p50_ms``, ``screen_p99_ms``).
+"""How long the text readers take on long messages: the safety screen (``screen_p50_ms``,
+``screen_p99_ms``) and the case-text estimator (``estimate_p99_ms``).
 
 A long message here is 10 000 characters of case prose (the knowledge's case vignettes in nb and en,
 cut at a random place), half of them with a crisis sentence put in at a random place: what a
@@ -70,9 +71,45 @@ def _times(texts: list[str]) -> list[float]:
 def time_screen(count: int = 200, seed: int = 5) -> dict[str, float]:
     notes = _times(messages(_vignettes(), count, seed))
     dense = _times(messages(_corpus(), max(20, count // 5), seed))
-    pick = lambda values, q: round(values[min(len(values) - 1, int(q * len(values)))], 2)  # noqa: E731
-    return {"screen_p50_ms": pick(notes, 0.5), "screen_p99_ms": pick(notes, 0.99),
-            "screen_p99_ms_dense": pick(dense, 0.99)}
+    return {"screen_p50_ms": _pick(notes, 0.5), "screen_p99_ms": _pick(notes, 0.99),
+            "screen_p99_ms_dense": _pick(dense, 0.99)}
+
+
+ADVERSARIAL_UNITS = ("a ", "ikke ", "1 ", ". ", " ", "\t", "sober for ", "fra daglig til ", "kept to ", "drops in ",
+                     "har ikke redusert de siste tre ukene, men ", "to uker ", "siden påske ", "æøå ", "x",
+                     "kontakt med ", "rusfri i over ett år og avsluttet behandlingen ")
+"""Fragments that, repeated to 10 000 characters, would make a backtracking pattern blow up."""
+
+
+def time_estimate(count: int = 100, seed: int = 5) -> dict[str, float]:
+    """``estimate_p50_ms``/``estimate_p99_ms``: the case-text estimator (per substance, as /beskriv runs
+    it) on 10 000-character case notes; ``estimate_max_ms_adversarial``: the slowest of the repeated
+    fragments above (a guard against regular-expression backtracking, which would take seconds)."""
+    from bot.assessment.estimator import estimate_per_substance
+    from bot.knowledge import load_knowledge
+
+    kb, _ = load_knowledge(ROOT / "knowledge")
+    tree = kb.sats_tree
+    notes = messages(_vignettes(), count, seed)
+    estimate_per_substance(notes[0], tree)
+    times = []
+    for text in notes:
+        started = time.perf_counter()
+        estimate_per_substance(text, tree)
+        times.append((time.perf_counter() - started) * 1000)
+    worst = 0.0
+    for unit in ADVERSARIAL_UNITS:
+        text = (unit * (LENGTH // len(unit) + 1))[:LENGTH]
+        started = time.perf_counter()
+        estimate_per_substance(text, tree)
+        worst = max(worst, (time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"estimate_p50_ms": _pick(times, 0.5), "estimate_p99_ms": _pick(times, 0.99),
+            "estimate_max_ms_adversarial": round(worst, 2)}
+
+
+def _pick(values: list[float], q: float) -> float:
+    return round(values[min(len(values) - 1, int(q * len(values)))], 2)
 
 
 def time_screen_in_child(count: int = 200, seed: int = 5) -> dict[str, float]:
@@ -84,4 +121,5 @@ def time_screen_in_child(count: int = 200, seed: int = 5) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(time_screen(*(int(a) for a in sys.argv[1:3]))))
+    count, seed = (int(a) for a in (sys.argv[1:3] + ["200", "5"][len(sys.argv[1:3]):]))
+    print(json.dumps({**time_estimate(max(20, count // 2), seed), **time_screen(count, seed)}))

@@ -87,7 +87,7 @@ def test_pasted_description_nb_estimate_evidence_missing_question_then_elements(
                 assert evidence.quote.split()[0] in first.text
     assert "ikke lagret" in first.text
     asked = walk_chat(kb, driver, "nb", found, "Nei")
-    assert len(asked) == sum(1 for e in found if e.sats_level is None) or asked
+    assert bool(asked) == any(e.sats_level is None for e in found)  # open questions asked, and only then
     assert COVERED_NB in driver.text and "hovedelementer" in driver.text
 
 
@@ -170,7 +170,7 @@ def test_the_description_is_not_stored(kb, driver):
     events = json.dumps(db.execute("SELECT kind, name FROM events").fetchall(), ensure_ascii=False)
     for words in ("møter fast", "kuttet ned", "hasj den siste", "Mann, 45"):
         assert words not in state and words not in events
-    assert '"substances": ["alcohol", "cannabis"]' in state.replace('\\"', '"') or "alcohol" in state
+    assert driver.service.storage.conversation(driver.user_id).answers["substances"] == ["alcohol", "cannabis"]
     assert ("describe",) in {(k,) for k, _ in db.execute("SELECT kind, name FROM events").fetchall()}
 
 

@@ -448,8 +448,8 @@ def _cue(signal: str, answer: str, pattern: str, **kw) -> Cue:
     return Cue(signal, answer, re.compile(fold_pattern(pattern)), **kw)
 
 
-_G3 = r"(?:\W+[\w']+){0,3}\W+"  # up to three words in between
-_G6 = r"(?:\W+[\w']+){0,6}\W+"
+_UP_TO_3_WORDS = r"(?:\W+[\w']+){0,3}\W+"  # up to three words in between
+_UP_TO_6_WORDS = r"(?:\W+[\w']+){0,6}\W+"
 _HELPER = (r"(?:case\s+manager|counsell?or|therapist|social\s+worker|[\w-]*team|clinic|nurse|psychiatrist|"
            r"psychologist|doctor|gp|key\s+worker|coordinator|care\s+coordinator)")
 _USE_VERB_NB = (r"(?:drukket|drikker|drikke|drakk|brukt|bruker|bruke|brukte|røyket|røyker|røyke|tatt|tar|ta|injisert|"
@@ -461,7 +461,8 @@ _MH = (r"\bfor\s+(?:the\s+|his\s+|her\s+|their\s+|sin\s+|hans\s+|hennes\s+)?(?:d
        r"mental\s+health|psykisk\s+helse)")
 MH_QUALIFIER = re.compile(fold_pattern(_MH))
 
-P = dict(person=True)
+ABOUT_PERSON = dict(person=True)
+"""The cue is about the person being assessed (not a relative or the staff member)."""
 # Words after a use cue that show it is about something else ("har ikke tatt medisinene", "bruker mindre tid").
 NOT_USE = re.compile(fold_pattern(
     r"\b(?:dose\w*|dosage|medisin\w*|medikament\w*|medication\w*|meds|mg|depot\w*|antipsykotik\w*|"
@@ -473,107 +474,108 @@ FAMILY = re.compile(fold_pattern(
     r"\b(?:familien|moren|mora|faren|far|mor|barna|barnet|søsteren|broren|venner|vennene|kjæresten|"
     r"samboeren|foreldrene|family|mother|father|children|friends|sister|brother|partner|wife|husband|"
     r"parents|girlfriend|boyfriend|mum|dad)\b"))
-U = dict(unless_next=NOT_USE)
+UNLESS_OTHER_USE = dict(unless_next=NOT_USE)
+"""A use cue followed by a word showing it is about medication, time or money does not count."""
 
 CUES: list[Cue] = [
     # ---- contact with a helper -------------------------------------------------------------
-    _cue("contact", "yes", r"\bkontakt(?:en)?\s+med\b", negatable=True, unless_next=FAMILY, **P),
-    _cue("contact", "yes", r"\bi\s+kontakt\b", negatable=True, **P),
-    _cue("contact", "yes", r"\b(?:contact|touch)\s+with\b", negatable=True, unless_next=FAMILY, **P),
-    _cue("contact", "yes", r"\bin\s+touch\b", negatable=True, **P),
-    _cue("contact", "yes", r"(?<!-)\b(?:møter|møtte|møtt)\b|\bvært\s+(?:her|hos\s+oss|hos\s+meg)\b", negatable="never", **P),
-    _cue("contact", "yes", r"\b(?:we|i)\s+(?:meet|see)\b|\b(?:vi|jeg)\s+(?:møter|treffer)\b", **P),
+    _cue("contact", "yes", r"\bkontakt(?:en)?\s+med\b", negatable=True, unless_next=FAMILY, **ABOUT_PERSON),
+    _cue("contact", "yes", r"\bi\s+kontakt\b", negatable=True, **ABOUT_PERSON),
+    _cue("contact", "yes", r"\b(?:contact|touch)\s+with\b", negatable=True, unless_next=FAMILY, **ABOUT_PERSON),
+    _cue("contact", "yes", r"\bin\s+touch\b", negatable=True, **ABOUT_PERSON),
+    _cue("contact", "yes", r"(?<!-)\b(?:møter|møtte|møtt)\b|\bvært\s+(?:her|hos\s+oss|hos\s+meg)\b", negatable="never", **ABOUT_PERSON),
+    _cue("contact", "yes", r"\b(?:we|i)\s+(?:meet|see)\b|\b(?:vi|jeg)\s+(?:møter|treffer)\b", **ABOUT_PERSON),
     _cue("contact", "yes", rf"\b(?:meets?|met|meeting|sees|seeing|saw|visits|visited|attends|attended)\s+"
-                           rf"(?:his|her|their|the|a|our)\s+(?:[\w-]+\s+)?{_HELPER}\b", negatable=True, **P),
+                           rf"(?:his|her|their|the|a|our)\s+(?:[\w-]+\s+)?{_HELPER}\b", negatable=True, **ABOUT_PERSON),
     _cue("contact", "yes", r"\b(?:came|comes|come)\s+to\s+(?:the|our)\b|\bdrops?\s+in\b|\bdropped\s+in\b|"
-                           r"\b(?:turns?|turned|shows?|showed|shown)\s+up\b|\bwas\s+seen\s+by\b", negatable="never", **P),
-    _cue("contact", "yes", r"\boppfølging\b|\bfollow-up\b", negatable=True, weight=0.5, **P),
+                           r"\b(?:turns?|turned|shows?|showed|shown)\s+up\b|\bwas\s+seen\s+by\b", negatable="never", **ABOUT_PERSON),
+    _cue("contact", "yes", r"\boppfølging\b|\bfollow-up\b", negatable=True, weight=0.5, **ABOUT_PERSON),
     _cue("contact", "yes", r"\bsamtaler?\s+hos\b|\bvært\s+til\s+(?:en\s+|to\s+|noen\s+)?(?:samtaler?|timer?|avtaler?)\b",
-         negatable=True, **P),
-    _cue("contact", "yes", r"\b(?:vært|kommer|var)\s+innom\b|\btalked\s+(?:with|to)\s+the\b", **P),
+         negatable=True, **ABOUT_PERSON),
+    _cue("contact", "yes", r"\b(?:vært|kommer|var)\s+innom\b|\btalked\s+(?:with|to)\s+the\b", **ABOUT_PERSON),
     _cue("contact", "yes", r"\bhar\s+hatt\s+(?:noen\s+|flere\s+)?samtaler\b|\bfått\s+tildelt\b|"
-                           r"\bassigned\s+(?:a\s+)?(?:case\s+manager|counsell?or|key\s+worker)\b", **P),
-    _cue("contact", "no", r"\bavvist\s+all\s+kontakt|\bavviser\s+all\s+(?:kontakt|hjelp)|\bikke\s+henvist\b", **P),
+                           r"\bassigned\s+(?:a\s+)?(?:case\s+manager|counsell?or|key\s+worker)\b", **ABOUT_PERSON),
+    _cue("contact", "no", r"\bavvist\s+all\s+kontakt|\bavviser\s+all\s+(?:kontakt|hjelp)|\bikke\s+henvist\b", **ABOUT_PERSON),
     _cue("contact", "no", r"\bukjent\s+for\s+(?:tjenestene|hjelpeapparatet|oss|kommunen)\b|\b(?:ingen|ikke)\s+"
                           r"(?:hjelpere?|tjenester|behandlere?)\s+(?:er\s+)?(?:involvert|inne)\b|"
-                          r"\b(?:avslått|avslår|avvist|avviser|takket\s+nei\s+til)\s+(?:alle\s+|all\s+|ethvert\s+|hvert\s+)?(?:tilbud|hjelp)\b", **P),
+                          r"\b(?:avslått|avslår|avvist|avviser|takket\s+nei\s+til)\s+(?:alle\s+|all\s+|ethvert\s+|hvert\s+)?(?:tilbud|hjelp)\b", **ABOUT_PERSON),
     _cue("contact", "no", r"\bnot\s+known\s+to\s+(?:any\s+)?(?:services?|us|the\s+team)\b|\bno\s+(?:helpers?|services?|"
                           r"professionals?|clinicians?)\s+(?:are\s+|is\s+)?involved\b|\brefused\s+(?:every|all|any)\s+"
-                          r"(?:offers?|help|contact)\b", **P),
+                          r"(?:offers?|help|contact)\b", **ABOUT_PERSON),
     _cue("contact", "no", r"\bnever\s+had\s+contact|\bnot\s+registered\s+with\s+any|\brefuses\s+(?:all\s+)?"
-                          r"(?:contact|help)|\bunknown\s+to\s+(?:services|us)\b", **P),
+                          r"(?:contact|help)|\bunknown\s+to\s+(?:services|us)\b", **ABOUT_PERSON),
     # ---- regular contact / working alliance ------------------------------------------------
-    _cue("regular", "yes", r"\b(?:møter|kommer)\s+(?:fast|jevnlig|regelmessig|ukentlig|hver)\b", negatable=True, **P),
-    _cue("regular", "yes", r"\bfast(?:e)?\s+(?:samtaler|timer|avtaler|avtale|kontakt)\b", negatable=True, **P),
+    _cue("regular", "yes", r"\b(?:møter|kommer)\s+(?:fast|jevnlig|regelmessig|ukentlig|hver)\b", negatable=True, **ABOUT_PERSON),
+    _cue("regular", "yes", r"\bfast(?:e)?\s+(?:samtaler|timer|avtaler|avtale|kontakt)\b", negatable=True, **ABOUT_PERSON),
     _cue("regular", "yes", r"\bhver\s+(?:uke|mandag|tirsdag|onsdag|torsdag|fredag|fjortende\s+dag|14\.?\s+dag|"
-                           r"måned)\b|\bannenhver\s+uke\b", guard="meeting", **P),
-    _cue("regular", "yes", r"\bukentlig\w*|\bjevnlig\w*|\bregelmessig\w*", negatable=True, guard="meeting", **P),
+                           r"måned)\b|\bannenhver\s+uke\b", guard="meeting", **ABOUT_PERSON),
+    _cue("regular", "yes", r"\bukentlig\w*|\bjevnlig\w*|\bregelmessig\w*", negatable=True, guard="meeting", **ABOUT_PERSON),
     _cue("regular", "yes", r"\bgod\s+(?:arbeids)?(?:allianse|kontakt|relasjon)\b|\b(?:arbeids)?allianse\b",
-         negatable=True, unless_next=FAMILY, **P),
+         negatable=True, unless_next=FAMILY, **ABOUT_PERSON),
     _cue("regular", "yes", r"\b(?:snakker|forteller|prater)\s+(?:\w+\s+){0,2}?åpent\b|\båpent\s+om\b|"
-                           r"\b(?:snakker|forteller)\s+om\s+(?:drikkingen|rusen|\w*bruken)\b", negatable=True, **P),
+                           r"\b(?:snakker|forteller)\s+om\s+(?:drikkingen|rusen|\w*bruken)\b", negatable=True, **ABOUT_PERSON),
     _cue("regular", "yes", r"\b(?:kommer|kommet|møtt|møter)\s+(?:til|på)\s+alle\s+(?:timer|timene|avtaler|avtalene|samtaler)\b|"
                            r"\bsnakker\s+(?:greit|fint|godt)\s+om\b|\bstabil\s+i\s+kontakten|"
-                           r"\b(?:deltar|går)\s+i\s+(?:\w+\s+)?gruppe\w*", **P),
+                           r"\b(?:deltar|går)\s+i\s+(?:\w+\s+)?gruppe\w*", **ABOUT_PERSON),
     _cue("regular", "yes", r"\bevery\s+(?:week|monday|tuesday|wednesday|thursday|friday|other\s+week|two\s+weeks|"
-                           r"fortnight|month)\b|\b(?:weekly|fortnightly)\b", guard="meeting", **P),
-    _cue("regular", "yes", r"\bmonthly\b", weight=0.5, guard="meeting", **P),
-    _cue("regular", "yes", r"\bregular(?:ly)?\b", negatable=True, guard="attempt", **P),
+                           r"fortnight|month)\b|\b(?:weekly|fortnightly)\b", guard="meeting", **ABOUT_PERSON),
+    _cue("regular", "yes", r"\bmonthly\b", weight=0.5, guard="meeting", **ABOUT_PERSON),
+    _cue("regular", "yes", r"\bregular(?:ly)?\b", negatable=True, guard="attempt", **ABOUT_PERSON),
     _cue("regular", "yes", r"\bgood\s+(?:working\s+)?(?:alliance|relationship|rapport|contact)\b|"
-                           r"\bworking\s+(?:alliance|relationship)\b|\balliance\b", negatable=True, unless_next=FAMILY, **P),
+                           r"\bworking\s+(?:alliance|relationship)\b|\balliance\b", negatable=True, unless_next=FAMILY, **ABOUT_PERSON),
     _cue("regular", "yes", r"\b(?:talks?|speaks?)\s+openly\b|\bopenly\s+(?:discuss\w*|talk\w*)|\bopen\s+about\b|"
                            r"\bdiscuss(?:es)?\s+(?:his|her|their)\s+(?:\w+\s+)?use\b|\bwilling\s+to\s+talk\b|"
-                           r"\bin\s+every\s+session\b", negatable=True, **P),
+                           r"\bin\s+every\s+session\b", negatable=True, **ABOUT_PERSON),
     _cue("regular", "yes", r"\battends?\s+(?:our|a|the)\s+(?:[\w-]+\s+){0,2}?group\b|\bmeet\w*\s+(?:\w+\s+){0,3}?"
-                           r"(?:twice|once|three\s+times)\s+a\s+week\b|\bstill\s+in\s+treatment\b", **P),
+                           r"(?:twice|once|three\s+times)\s+a\s+week\b|\bstill\s+in\s+treatment\b", **ABOUT_PERSON),
     _cue("regular", "no", r"\bmøter\s+(?:sjelden|ikke|uregelmessig)\b|\buteb(?:lir|litt|le)\b|\bikke\s+møtt\b|"
-                          r"\bbare\s+møtt\s+(?:én|en|et\s+par)\s+gang", **P),
+                          r"\bbare\s+møtt\s+(?:én|en|et\s+par)\s+gang", **ABOUT_PERSON),
     _cue("regular", "no", r"\b(?:not|never)\s+(?:\w+\s+)?(?:turned|shown|showed)\s+up\b|\b(?:has|have)\s+not\s+"
                           r"(?:attended|come)\b|\bnever\s+attend\w*|\b(?:met|seen|saw)\s+(?:him|her|them)\s+once\b|"
-                          r"\bonly\s+(?:met|seen)\s+(?:him|her|them)?\s*once\b", **P),
+                          r"\bonly\s+(?:met|seen)\s+(?:him|her|them)?\s*once\b", **ABOUT_PERSON),
     _cue("regular", "no", r"\b(?:kommer|er|vært)\s+innom\s+(?:\w+\s+){0,3}?av\s+og\s+til\b|"
-                          r"\bvært\s+innom\s+(?:\w+\s+){0,2}?(?:to|tre|en|et\s+par)\s+ganger\b", **P),
+                          r"\bvært\s+innom\s+(?:\w+\s+){0,2}?(?:to|tre|en|et\s+par)\s+ganger\b", **ABOUT_PERSON),
     _cue("regular", "no", r"\bdukker\s+(?:bare\s+)?opp\s+(?:bare\s+)?når\b|\bsporadisk\w*|\bustabil\w*|"
-                          r"\buregelmessig\w*", **P),
+                          r"\buregelmessig\w*", **ABOUT_PERSON),
     _cue("regular", "no", r"\b(?:vil|ville|ønsker)\s+ikke\s+(?:snakke|diskutere|prate)\b|\bbytter\s+tema\b|"
-                          r"\bavviser\s+samtaler\b|\bavlyst\w*", **P),
+                          r"\bavviser\s+samtaler\b|\bavlyst\w*", **ABOUT_PERSON),
     _cue("regular", "no", r"\bsporadic\w*|\birregular\w*|\bmiss(?:es|ed|ing)\s+(?:\w+\s+){0,2}?appointments\b|"
-                          r"\bonly\s+(?:shown|showed|turned)\s+up\b|\bhard\s+to\s+(?:reach|engage)\b", **P),
+                          r"\bonly\s+(?:shown|showed|turned)\s+up\b|\bhard\s+to\s+(?:reach|engage)\b", **ABOUT_PERSON),
     _cue("regular", "no", r"\b(?:would|will|does|did)\s+not\s+(?:talk|discuss|speak)\b|"
                           r"\b(?:won't|wouldn't|doesn't|didn't)\s+(?:talk|discuss)\b|\brefuses\s+to\s+(?:talk|discuss)\b",
-         **P),
+         **ABOUT_PERSON),
     _cue("regular", "no", r"\bstopped\s+(?:answering|coming|attending)\b|\bdoes\s+not\s+answer\b|"
                           r"\bhas\s+not\s+returned\b|\bnot\s+yet\s+been\s+able\s+to\s+talk\b|\bnobody's\s+business\b",
-         **P),
-    _cue("regular", "no", rf"\b(?:drops?\s+in|turns?\s+up|turned\s+up|shows?\s+up|showed\s+up|comes?\s+in)\b{_G6}"
-                          r"(?:now\s+and\s+then|occasionally|sometimes|sporadically)\b", **P),
+         **ABOUT_PERSON),
+    _cue("regular", "no", rf"\b(?:drops?\s+in|turns?\s+up|turned\s+up|shows?\s+up|showed\s+up|comes?\s+in)\b{_UP_TO_6_WORDS}"
+                          r"(?:now\s+and\s+then|occasionally|sometimes|sporadically)\b", **ABOUT_PERSON),
     _cue("regular", "no", r"\bcancel(?:s|led|ling|ed)?\s+(?:\w+\s+){0,2}?(?:sessions|appointments|meetings)\b|"
-                          r"\b(?:changes|changed)\s+the\s+subject\b", **P),
+                          r"\b(?:changes|changed)\s+the\s+subject\b", **ABOUT_PERSON),
     _cue("regular", "yes", r"\b(?:build|built|established|formed|have|has)\s+(?:a|an|any)\s+(?:good\s+|working\s+)?"
-                           r"(?:relationship|alliance|rapport)\b", negatable=True, **P),
+                           r"(?:relationship|alliance|rapport)\b", negatable=True, **ABOUT_PERSON),
     _cue("regular", "no", r"\bkontakten\s+er\s+(?:løs|ustabil|sporadisk|dårlig|lite\s+stabil|uregelmessig)\b|"
                           r"\bpreget\s+av\s+(?:mange\s+)?brudd\b|\b(?:møtt|kommet|møter)\s+(?:til\s+)?\w+\s+av\s+"
                           r"\w+\s+avtaler\b|\b(?:vil|ønsker)\s+ikke\s+ha\s+(?:fast|faste)\b|\bsvarer\s+(?:sjelden|ikke)\b|"
                           r"\b(?:vil|ville)\s+ikke\s+(?:si|fortelle)\s+(?:noe\s+)?om\b|\brarely\s+(?:answers|attends|comes)\b",
-         **P),
+         **ABOUT_PERSON),
     # ---- reduced use ------------------------------------------------------------------------
     _cue("reduced", "yes", r"\bredusert\b|\bkutte[tr]?\s+ned\b|\btrappe[tr]?\s+ned\b|\bhalvert\b|"
                            r"\bholdt\s+(?:bruken|drikkingen|forbruket|inntaket|seg)\s+(?:nede|nær|innenfor|til)\b",
-         negatable=True, guard=True, needs_duration=True, **U),
+         negatable=True, guard=True, needs_duration=True, **UNLESS_OTHER_USE),
     _cue("reduced", "yes", rf"\b{_USE_VERB_NB}\s+(?:\w+\s+){{0,2}}?(?:mindre|sjeldnere)\b|\bmindre\s+enn\s+"
-                           r"(?:før|tidligere)\b", negatable=True, guard=True, needs_duration=True, **U),
+                           r"(?:før|tidligere)\b", negatable=True, guard=True, needs_duration=True, **UNLESS_OTHER_USE),
     _cue("reduced", "yes", r"\b(?:bruk|bruken|drikkingen|forbruket|inntaket|\w+bruken)\s+(?:\w+\s+){0,2}?(?:har\s+)?"
                            r"gått\s+ned\b|\bfærre\s+(?:stoffer|enheter|piller|tabletter|rusdager|fyllekvelder|dager\s+med)\b|"
-                           r"\bfra\s+daglig\s+til\b", negatable=True, guard=True, needs_duration=True, **U),
+                           r"\bfra\s+daglig\s+til\b", negatable=True, guard=True, needs_duration=True, **UNLESS_OTHER_USE),
     _cue("reduced", "yes", r"\bcut\s+(?:down|back)\b|\breduced\b|\bhalved\b|\bfrom\s+daily\s+to\b|"
                            r"\bfewer\s+(?:drinks|units|pills|substances|days\s+of|joints|lines|binges)\b|"
                            r"\b(?:use|using|drinking|consumption|intake)\s+(?:\w+\s+){0,3}?(?:went|has\s+gone|had\s+gone|"
                            r"gone|has\s+come|came)\s+down\b|\bstayed\s+lower\b|\bkept\s+(?:(?:his|her|their)\s+(?:\w+\s+)?"
                            r"(?:drinking|use|using|intake)\s+)?to\s+(?:a|one|two|three|four|five|\d+|the|his|her|their)\s+"
                            r"(?:\w+\s+)?(?:glass\w*|drinks?|beers?|units?|limit|joints?|pills?)\b",
-         negatable=True, guard=True, needs_duration=True, **U),
+         negatable=True, guard=True, needs_duration=True, **UNLESS_OTHER_USE),
     _cue("reduced", "yes", rf"\b{_USE_VERB_EN}\s+(?:\w+\s+){{0,2}}?(?:less|less\s+often)\b", negatable=True, guard=True,
-         needs_duration=True, **U),
+         needs_duration=True, **UNLESS_OTHER_USE),
     _cue("reduced", "no", r"\bingen\s+(?:endring|reduksjon)\b|\buendret\b|\blike\s+mye\s+som\b|"
                           r"\b(?:omtrent|akkurat)\s+som\s+før\b|\bhar\s+økt\b|\bøkt\s+(?:bruken|forbruket)\b|"
                           r"\b(?:bruken|drikkingen|forbruket)\s+har\s+økt\b"),
@@ -584,10 +586,10 @@ CUES: list[Cue] = [
                           r"\b(?:drinks|uses|smokes)\s+more\b|\bincreased\b|\bmore\s+than\s+before\b"),
     _cue("reduced", "no", r"\b(?:vil|ønsker)\s+ikke\s+(?:endre|forandre)\b|\bdoes\s+not\s+want\s+to\s+change\b|"
                           r"\bno\s+plans?\s+to\s+change\b|\bingen\s+planer\s+om\s+å\s+endre\b"),
-    _cue("current_use", "no", rf"\b(?:{_USE_VERB_NB}|{_USE_VERB_EN}){_G3}(?:daglig|hver\s+dag|om\s+dagen|"
+    _cue("current_use", "no", rf"\b(?:{_USE_VERB_NB}|{_USE_VERB_EN}){_UP_TO_3_WORDS}(?:daglig|hver\s+dag|om\s+dagen|"
                               r"hver\s+kveld|every\s+day|daily|every\s+evening|every\s+night|several\s+times\s+a\s+week|"
                               r"flere\s+ganger\s+i\s+uka|hver\s+helg|every\s+weekend|most\s+(?:evenings|days|nights))\b",
-         weight=0.5, **U),
+         weight=0.5, **UNLESS_OTHER_USE),
     # ---- own goal of abstinence or control -------------------------------------------------
     _cue("own_goal", "yes", r"\b(?:ønsker|vil)\s+(?:hun\s+|han\s+|hen\s+)?selv\b|\bselv\s+bestemt\b|\bbestemt\s+seg\s+for\s+å\s+"
                             r"(?:slutte|bli|kutte|redusere)\b|\bsatt\s+seg\s+(?:som\s+)?mål\b|\beget\s+mål\b",
@@ -626,7 +628,7 @@ CUES: list[Cue] = [
                              rf"tatt|injisert|snust)\s+(?:\w+\s+)?(?:{SUBST}|noe|på|i|siden)\b)|\bikke\s+(?:drukket|brukt|"
                              r"røyket|tatt)\s+(?:på|i)\b|\b(?:drikker|ruser\s+seg)\s+ikke\s+lenger\b|"
                              rf"\b(?:bruker|røyker|tar)\s+ikke\s+(?:lenger\s+)?{SUBST}|\bsluttet\s+(?:helt\s+)?(?:å\s+(?:drikke|"
-                             rf"ruse\s+seg|røyke\s+(?:hasj|cannabis))|med\s+{SUBST}|med\s+drikkingen)", **U),
+                             rf"ruse\s+seg|røyke\s+(?:hasj|cannabis))|med\s+{SUBST}|med\s+drikkingen)", **UNLESS_OTHER_USE),
     _cue("abstinent", "yes", r"\b(?:been|stayed|remained|being|kept)\s+(?:completely\s+)?(?:sober|clean|abstinent|"
                              r"drug[\s-]free|dry)\b|\b(?:is|are)\s+(?:now\s+)?(?:abstinent|drug[\s-]free)\b|"
                              r"\b(?:sober|clean|abstinent|drug[\s-]free|dry)\s+(?:for|since|from)\b", negatable=True, guard=True),
@@ -635,7 +637,7 @@ CUES: list[Cue] = [
                              r"anything|for|since)\b)|\bnot\s+had\s+a\s+drink\b|\bhas\s+used\s+no\b|\bstopped\s+"
                              rf"(?:drinking|using\s+{SUBST}|using\s+(?:for|since)|smoking\s+(?:weed|cannabis|hash))\b|"
                              rf"\bstopped\s+using\b(?=\W+(?:\w+\s+)?(?:completely|altogether|entirely))|\bno\s+longer\s+"
-                             rf"(?:drinks|uses\s+{SUBST}|takes\s+{SUBST})|\bquit\s+(?:drinking|using|{SUBST})", **U),
+                             rf"(?:drinks|uses\s+{SUBST}|takes\s+{SUBST})|\bquit\s+(?:drinking|using|{SUBST})", **UNLESS_OTHER_USE),
     _cue("abstinent", "yes", r"\b(?:drukket|drikker|brukt|bruker)\s+kontrollert\b(?:\W+[\w']+){0,12}?\W+uten\s+"
                              r"(?:noen\s+)?problemer\b|\b(?:controlled|moderately)\b(?:\W+[\w']+){0,12}?\W+"
                              r"(?:without\s+(?:any\s+)?|with\s+no\s+)problems\b|\bkept\s+(?:\w+\s+){0,2}?to\b(?:\W+[\w']+){0,10}?\W+"
@@ -645,7 +647,7 @@ CUES: list[Cue] = [
                                r"related\s+problems|\bno\s+problems\s+related\s+to\s+\w+|\bwithout\s+(?:any\s+)?"
                                r"(?:substance|alcohol|drug)[\s-]related\s+problems"),
     _cue("still_using", "yes", rf"\b{_USE_VERB_NB}\s+(?:han\s+|hun\s+|seg\s+)?fortsatt\b|\bfortsatt\s+(?:sprekker|"
-                               r"episoder|bruk|rus|drikker|bruker|røyker)\b|\bdrikker\s+seg\s+(?:fortsatt\s+)?full\b", **U),
+                               r"episoder|bruk|rus|drikker|bruker|røyker)\b|\bdrikker\s+seg\s+(?:fortsatt\s+)?full\b", **UNLESS_OTHER_USE),
     _cue("still_using", "yes", r"\b(?:flere|mange|noen|enkelte|to|tre)\s+(?:kvelder|dager|helger|episoder)\s+"
                                r"(?:med|der|hvor)\b|\bstill\s+(?:gets|got|getting)\s+(?:drunk|high|intoxicated)\b|\bfortsatt\s+(?:kvelder|dager|helger)\s+"
                                r"(?:der|med|hvor)\b|\b(?:had|has\s+had|have\s+had)\s+(?:\w+\s+)?(?:binges|relapses|episodes)\b|"
@@ -680,13 +682,13 @@ CUES: list[Cue] = [
                                 r"(?:samtaler|timer|kontakt|oppfølging)\b|\bgår\s+fortsatt\s+(?:til|på)\b|"
                                 r"\bstill\s+in\s+(?:substance\s+)?treatment|\bstill\s+(?:comes|meets|sees|seeing|"
                                 r"attends|attending|goes|has\s+(?:regular\s+)?(?:sessions|appointments|contact))\b",
-         **P),
+         **ABOUT_PERSON),
     # ---- words that show the person is (or was) in treatment ------------------------------
     _cue("engaged", "yes", r"\b(?:\w*behandl\w*|treatment|therap\w+|counsell?or|case\s+manager|koordinator\w*|"
                            r"miljøterapeut\w*|ruskonsulent\w*|\w*poliklinikk\w*|\w*klinikk\w*|clinic|\w*team\w*|"
                            r"\w*gruppe\w*|group|samtaler|sessions?|oppfølging|follow-up|avrusning|"
-                           r"detox|psykolog\w*|dps)\b", **P),
-    _cue("engaged", "yes", r"\b(?:AA|NA|LAR|OMT|FACT|ACT|ROP|TSB|DPS)\b", cased=True, **P),
+                           r"detox|psykolog\w*|dps)\b", **ABOUT_PERSON),
+    _cue("engaged", "yes", r"\b(?:AA|NA|LAR|OMT|FACT|ACT|ROP|TSB|DPS)\b", cased=True, **ABOUT_PERSON),
 ]
 
 NEGATORS = wordset("ikke ingen aldri not no never nor cannot hverken verken n't")
