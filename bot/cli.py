@@ -190,7 +190,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from bot.stats import format_stats, usage_stats
+    from bot.engine.usage_report import usage_text
+    from bot.stats import usage_stats
     from bot.storage import Storage
 
     config = _config(args)
@@ -203,7 +204,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats, ensure_ascii=False, indent=1))
     else:
-        print(format_stats(stats, kb, args.lang or "en"), end="")
+        print(usage_text(stats, kb, args.lang or "en"), end="")
     return 0
 
 

@@ -182,9 +182,10 @@ class BotService:
         words = incoming.text if incoming.kind in ("text", "command") else None
         if self.config.invite_code and self._invite_attempts.get(user_id, 0) < MAX_INVITE_ATTEMPTS:
             if self._invite_matches(words):
-                self.storage.set_invited(user_id, lang)
+                with self.storage.transaction():
+                    self.storage.set_invited(user_id, lang)
+                    self.storage.record_event("invite_accepted")
                 self._invite_attempts.pop(user_id, None)
-                self.storage.record_event("invite_accepted")
                 log.info("invite code accepted")
                 return [engine.access_granted(lang), *self._handle(user_id, Incoming.typed("/start"), language_code)]
             if words:
@@ -192,8 +193,9 @@ class BotService:
         screening = screen(words, lang, self._loaded.screen_rules) if words else None
         events: list[dict[str, str]] = []
         replies = engine.refusal(lang, screening, bool(self.config.invite_code), lang_of(language_code) == "da", events)
-        for event in events:
-            self.storage.record_event(event["kind"], event["name"])
+        with self.storage.transaction():
+            for event in events:
+                self.storage.record_event(event["kind"], event["name"])
         log.info("access refused")
         return replies
 

@@ -114,7 +114,7 @@ def test_sigkill_at_random_moments_loses_nothing_confirmed(tmp_path: Path) -> No
     try:
         before = service.storage.conversation(user)
         stored_before = len(service.storage.assessments(user, limit=1_000_000))
-        replies = service.handle(user, Incoming(text="/start"))
+        replies = service.handle(user, Incoming.typed("/start"))
         after = service.storage.conversation(user)
         assert after.flow == before.flow and after.pos == before.pos and after.answers == before.answers
         welcome_back = service.kb.ui("welcome_back", service.storage.profile(user).lang)

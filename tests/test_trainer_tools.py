@@ -13,10 +13,11 @@ import pytest
 from bot.cli import main
 from bot.config import Config
 from bot.engine.diagram import flows_markdown
+from bot.engine.usage_report import usage_text
 from bot.knowledge.schema import all_schemas, render
 from bot.paths import CHECKOUT_DIR, conversations_dir, knowledge_dir
 from bot.service import BotService
-from bot.stats import format_stats, usage_stats
+from bot.stats import usage_stats
 from bot.watch import KnowledgeWatcher, reload_notifier
 from tests.conftest import ChatDriver
 
@@ -426,13 +427,13 @@ def test_usage_statistics_are_aggregates_only(make_service, kb, capsys, tmp_path
     assert misses and misses[0]["count"] == 1
     dumped = json.dumps(stats)
     assert "qwzx" not in dumped and "7001" not in dumped and "user" not in dumped.replace("users", "")
-    text = format_stats(stats, kb, "en")
+    text = usage_text(stats, kb, "en")
     for heading in ("Per week", "Accuracy per stage", "Accuracy per SATS level", "Accuracy per case",
                     "Most confused levels", "Searches without a good answer"):
         assert heading in text
     assert "SATS 4 late persuasion → SATS 5 early active treatment: 2" in text
     levels = kb.levels
-    norsk = format_stats(stats, kb, "nb")  # titles follow the language of the text, not the JSON's English
+    norsk = usage_text(stats, kb, "nb")  # titles follow the language of the text, not the JSON's English
     assert f"SATS 4 {levels[4].title.nb} → SATS 5 {levels[5].title.nb}: 2" in norsk
     assert kb.get("stages", "persuasion").title.nb in norsk and "late persuasion" not in norsk
 

@@ -23,6 +23,7 @@ from bot.engine.progress import progress_replies
 from bot.engine.replies import DONE_KEY, Incoming, Option, Reply
 from bot.engine.state import Conversation, Position, Profile
 from bot.engine.summary import result_reply, summary_replies
+from bot.engine.usage_report import usage_text
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.flows import CodeNames, Flows, OptionDef, Step
 from bot.language.text import fold_phrase
@@ -334,9 +335,7 @@ class Engine:
         out.replies += progress_replies(ctx.records.practice_results(), self.kb, ctx.lang)
 
     def cmd_stats(self, ctx: Ctx, out: Outcome, args: str) -> None:
-        from bot.stats import format_stats
-
-        out.replies.append(Reply(title=ctx.ui("stats_title"), text=format_stats(ctx.records.usage_stats(), self.kb, ctx.lang)))
+        out.replies.append(Reply(title=ctx.ui("stats_title"), text=usage_text(ctx.records.usage_stats(), self.kb, ctx.lang)))
 
     def cmd_reload(self, ctx: Ctx, out: Outcome, args: str) -> None:
         """The service reloads and asks :meth:`reloaded` for the answer."""
