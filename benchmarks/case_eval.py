@@ -26,6 +26,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "cases"
 LABELS = {True: "yes", False: "no"}
+QUESTION_IDS = {"goal": "own_goal", "one_year": "remission"}
+"""The brief's question names that differ from the SATS tree's question ids."""
 """YAML 1.1 reads an unquoted yes/no as a boolean; the authors meant the word."""
 
 
@@ -76,16 +78,20 @@ def note_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def answer_figures(kb: Any, flows: Any, answers: list[dict[str, Any]]) -> dict[str, Any]:
-    """The share of typed answers read as labelled, as the engine reads them at a yes/no question."""
-    from bot.assessment.answers import Choice, match_one
+    """The share of typed answers read as labelled, as the engine reads them at a yes/no question: by
+    polarity first, then by the options' names."""
+    from bot.assessment.answers import Choice, match_one, read_polarity
+    from bot.safety.lexicon import bundled_rules
 
+    rules = bundled_rules()
     options = flows.option_sets["yes_no_unsure"]
     right = Counter()
     total = Counter()
     for item in answers:
         choices = [Choice(o.key, (o.label.get(item.get("lang") if item.get("lang") == "en" else "nb"), *o.synonyms))
                    for o in options]
-        got = match_one(str(item["text"]), choices)
+        question = QUESTION_IDS.get(item["question"], item["question"])
+        got = read_polarity(str(item["text"]), rules, question) or match_one(str(item["text"]), choices)
         total[item["label"]] += 1
         right[item["label"]] += got == item["label"]
     out: dict[str, Any] = {"answers": sum(total.values()), "right": _rate(sum(right.values()), sum(total.values()))}

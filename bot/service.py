@@ -64,7 +64,7 @@ class BotService:
     def __init__(self, config: Config, storage: Storage | None = None) -> None:
         self.config = config
         kb, flows, rules = load_all(config)
-        self._loaded = _Loaded(kb, flows, Engine(kb, flows), rules)
+        self._loaded = _Loaded(kb, flows, Engine(kb, flows, rules), rules)
         self.storage = storage or Storage(config.db_path)
         self._lock = threading.RLock()
         self._last_step: dict[int, str] = {}
@@ -245,7 +245,7 @@ class BotService:
             log.warning("reload refused problems=%d", len(exc.problems))
             return False, self._report(self.engine.reloaded(lang, [str(p) for p in exc.problems], 0))
         with self._lock:
-            self._loaded = _Loaded(kb, flows, Engine(kb, flows), rules)
+            self._loaded = _Loaded(kb, flows, Engine(kb, flows, rules), rules)
         serving.refreeze_after_reload()
         entries = sum(kb.counts().values())
         log.info("reloaded entries=%d", entries)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.assessment.answers import Choice, match_many, match_one
 from bot.engine.replies import Incoming
 from tests.conftest import ChatDriver
@@ -235,3 +237,33 @@ def test_forged_selection_in_a_token_ticks_only_real_options(driver):
         keys = {o.key for o in question.options}
         assert stored is not None and set(stored) <= keys - {"done", "none"}
         driver.send("/tilbake")
+
+
+def _at_the_regular_contact_question(driver: ChatDriver) -> None:
+    start_assessment(driver)
+    for answer in ("ja", "ja", "lett", "ingen", "nei", "alkohol", "ja"):
+        driver.send(answer)
+    assert "regelmessig" in driver.text
+
+
+@pytest.mark.parametrize("typed", [
+    "han kommer innom av og til, men ikke fast", "nei ikke regelmessig", "absolutt ikke",
+    "no, he drops in now and then but not regularly", "no not at all", "nej, kun når det passer ham",
+])
+def test_a_typed_no_is_read_as_no_not_as_unsure(make_service, typed):
+    """Issue 15: a clear no at «Er kontakten regelmessig…?» used to become "not sure" (SATS 2–8)."""
+    driver = ChatDriver(make_service())
+    _at_the_regular_contact_question(driver)
+    driver.send(typed)
+    assert "SATS 2" in driver.text and "uavklart" not in driver.text
+
+
+@pytest.mark.parametrize(("typed", "level_words"), [
+    ("vet ikke helt, må sjekke med teamet", "uavklart"),
+    ("ja, hver uke, og vi kan snakke om drikkingen", "redusert"),
+])
+def test_typed_unsure_and_yes_at_a_tree_question(make_service, typed, level_words):
+    driver = ChatDriver(make_service())
+    _at_the_regular_contact_question(driver)
+    driver.send(typed)
+    assert level_words in driver.text

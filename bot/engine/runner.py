@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.assessment.answers import Choice, match_many, match_one
+from bot.assessment.answers import Choice, match_many, match_one, read_polarity
 from bot.assessment.sats import walk
 from bot.callback_data import selected_keys, selection_token
 from bot.engine import catalogue, content, lookup, practice
@@ -28,6 +28,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.flows import CodeNames, Flows, OptionDef, Step
 from bot.language.text import fold_phrase
 from bot.safety import Screening
+from bot.safety.lexicon import ScreenRules, bundled_rules
 
 NONE_KEY = "none"
 WELCOME_FLOW = "welcome"
@@ -75,9 +76,11 @@ ADMIN_COMMANDS = frozenset({"stats", "reload"})
 
 
 class Engine:
-    def __init__(self, kb: KnowledgeBase, flows: Flows) -> None:
+    def __init__(self, kb: KnowledgeBase, flows: Flows, language: ScreenRules | None = None) -> None:
+        """``language``: the compiled lexicon the typed answers are read with (the bundled one by default)."""
         self.kb = kb
         self.flows = flows
+        self.language = language or bundled_rules()
         self._option_cache: dict[tuple[Any, ...], list[tuple[str, str, list[str], OptionDef | None]]] = {}
         """A step's options per (flow, step id, language[, item]): built once per loaded knowledge."""
         self._lookup_cache: dict[tuple[str, str, str], list[Reply]] = {}
@@ -682,7 +685,7 @@ class Engine:
                 self.answer(ctx, out, keys)
                 return
         elif step.kind in ("choice", "decision_tree"):
-            key = match_one(text, choices)
+            key = self._polar_answer(ctx, text, {c.key for c in choices}) or match_one(text, choices)
             if key is not None:
                 self.answer(ctx, out, key)
                 return
@@ -699,6 +702,13 @@ class Engine:
         listing = "\n".join(f"{i}. {label}" for i, (_, label, _, _) in enumerate(opts, 1))
         out.replies.append(Reply(text=ctx.ui("not_understood") + "\n" + listing))
         out.replies += self.prompt(ctx)
+
+    def _polar_answer(self, ctx: Ctx, text: str, keys: set[str]) -> str | None:
+        """At a yes/no question, what the typed words mean ("nei ikke regelmessig" is no, not unsure)."""
+        if not {"yes", "no"} <= keys:
+            return None
+        answer = read_polarity(text, self.language, ctx.conv.pos.node if ctx.conv.pos else None)
+        return answer if answer in keys else None
 
     @staticmethod
     def _looks_like_case(text: str) -> bool:

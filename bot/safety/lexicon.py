@@ -50,6 +50,11 @@ class Signal:
         return WEIGHTS[self.level]
 
 
+LANGUAGE_KEYS = ("variants", "abbreviations", "clause_words", "concepts", "negation", "time", "answers")
+ANSWER_WORDS = ("yes", "no", "negation", "unsure", "problem", "irregular")
+"""The kinds of words in a typed answer to a yes/no question (see ``bot.assessment.answers``)."""
+
+
 @dataclass
 class ScreenRules:
     """Everything the screen needs, compiled: the text layer's rules and the crisis signals."""
@@ -63,9 +68,11 @@ class ScreenRules:
     """Negation, time and frames: every trigger that can set a signal aside."""
     signals: PatternSet = field(default_factory=PatternSet)
     unless: PatternSet = field(default_factory=PatternSet)
+    answers: PatternSet = field(default_factory=PatternSet)
+    """The words of a typed yes/no answer (``language.answers``), each match's payload its kind."""
 
     def __post_init__(self) -> None:
-        self.signals.vocabulary = self.unless.vocabulary = self.vocabulary
+        self.signals.vocabulary = self.unless.vocabulary = self.answers.vocabulary = self.vocabulary
     sources: list[tuple[str, str]] = field(default_factory=list)
     """(lang, pattern) of everything compiled: what the word-form table must cover."""
     concepts: dict[str, dict[str, list[str]]] = field(default_factory=dict)
@@ -97,6 +104,8 @@ def lexicon_schema() -> dict[str, Any]:
         "negation": {"type": "object", "additionalProperties": False,
                      "properties": {"forward": by_lang, "backward": by_lang, "answer": by_lang, "pseudo": by_lang}},
         "time": {"type": "object", "additionalProperties": False, "properties": {"past": by_lang, "now": by_lang}},
+        "answers": {"type": "object", "additionalProperties": False,
+                    "properties": {kind: by_lang for kind in ANSWER_WORDS}},
     }}
     crisis = {"type": "object", "additionalProperties": False, "properties": {
         "concepts": concepts, "frames": {"type": "object", "additionalProperties": frame},
@@ -164,9 +173,8 @@ class _Compiler:
     # ------------------------------------------------------------------------- language.yaml
     def read_language(self, path: Path, data: Any) -> None:
         for key in data:
-            if key not in ("variants", "abbreviations", "clause_words", "concepts", "negation", "time"):
-                self.problem(path, data, key, f"language.{key}",
-                             "unknown key (variants, abbreviations, clause_words, concepts, negation, time)")
+            if key not in LANGUAGE_KEYS:
+                self.problem(path, data, key, f"language.{key}", f"unknown key ({', '.join(LANGUAGE_KEYS)})")
         variants = data.get("variants", {}) or {}
         for lang, table in variants.items():
             if not isinstance(table, dict):
@@ -189,6 +197,12 @@ class _Compiler:
                 self.triggers.append((pattern, lang, rule))
         for lang, pattern in self.per_language(path, negation.get("pseudo", {}), "language.negation.pseudo"):
             self.pseudo.append((pattern, lang))
+        answers = data.get("answers", {}) or {}
+        for kind in answers:
+            if kind not in ANSWER_WORDS:
+                self.problem(path, answers, kind, f"language.answers.{kind}", f"unknown key ({', '.join(ANSWER_WORDS)})")
+            else:
+                self.compile(self.rules.answers, path, answers[kind], f"language.answers.{kind}", kind)
         time = data.get("time", {}) or {}
         for name, reach in (("past", "clause"), ("now", "clause")):
             rule = ScopeRule(name, reach, PAST_LIMIT)
