@@ -63,19 +63,18 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     return run_telegram(_config(args))
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import main as doctor_main
+
+    return doctor_main(_config(args), args)
+
+
 def cmd_kb_check(args: argparse.Namespace) -> int:
-    from bot.engine.runner import code_names
-    from bot.knowledge import load_knowledge
-    from bot.knowledge.flows import load_flows
-    from bot.knowledge.loader import LEXICON_FOLDER
-    from bot.safety.lexicon import lexicon_problems
+    from bot.service import knowledge_problems
 
     folder = Path(args.dir) if args.dir else Path(args.knowledge or paths.knowledge_dir())
-    kb, problems = load_knowledge(folder)
-    if kb is not None:
-        conversations = Path(args.conversations) if args.conversations else paths.conversations_dir()
-        _, problems = load_flows(conversations, kb, code_names())
-    problems = [*problems, *lexicon_problems(folder / LEXICON_FOLDER)]
+    conversations = Path(args.conversations) if args.conversations else paths.conversations_dir()
+    kb, problems = knowledge_problems(folder, conversations)
     for problem in problems:
         print(problem)
     if problems:
@@ -261,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--webhook-secret", help="secret token Telegram sends with webhook calls")
     tg.add_argument("--watch", action="store_true", help="reload the knowledge when its files change")
     tg.set_defaults(func=cmd_telegram)
+    from bot import doctor
+
+    doc = sub.add_parser("doctor", parents=[common], help=doctor.SUMMARY, description=doctor.SUMMARY,
+                         epilog=doctor.EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    doctor.add_arguments(doc)
+    doc.set_defaults(func=cmd_doctor)
 
     kb = sub.add_parser("kb", parents=[common], help="trainer tools for the knowledge base")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)

@@ -11,8 +11,6 @@ from platformdirs import user_data_dir
 
 from bot import paths
 
-TOKEN_PATTERN = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{10,}$")
-
 
 def _ids(value: str | None) -> frozenset[int]:
     return frozenset(int(part) for part in re.split(r"[,\s]+", value or "") if part.strip().lstrip("-").isdigit())

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot import serving
@@ -24,10 +25,11 @@ from bot.engine.state import Conversation
 from bot.knowledge import KnowledgeBase, KnowledgeError, load_knowledge
 from bot.knowledge.flows import Flows, load_flows
 from bot.knowledge.loader import LEXICON_FOLDER
+from bot.knowledge.problems import Problem
 from bot.knowledge.search import SearchHit
 from bot.locale import lang_of
 from bot.safety import screen
-from bot.safety.lexicon import ScreenRules, load_screen_rules
+from bot.safety.lexicon import ScreenRules, lexicon_problems, load_screen_rules
 from bot.storage import Storage
 
 log = logging.getLogger("iddt_bot.service")
@@ -50,6 +52,16 @@ def load_all(config: Config) -> tuple[KnowledgeBase, Flows, ScreenRules]:
         raise KnowledgeError(problems)
     kb.index  # noqa: B018 - build the search index now, not on some user's first question
     return kb, flows, rules
+
+
+def knowledge_problems(knowledge_dir: Path, conversations_dir: Path) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Everything ``iddt-bot kb check`` and ``iddt-bot doctor`` report: the knowledge and the flows as
+    the bot loads them, and the lexicons, with a word-form table that is out of date (field
+    ``word forms``: the bot still runs, its matching is weaker)."""
+    kb, problems = load_knowledge(knowledge_dir)
+    if kb is not None:
+        _, problems = load_flows(conversations_dir, kb, code_names())
+    return kb, [*problems, *lexicon_problems(knowledge_dir / LEXICON_FOLDER)]
 
 
 @dataclass
