@@ -4,26 +4,40 @@ It serves the methods the bot uses over plain HTTP on 127.0.0.1 (stdlib ``http.s
 thread), rejects what Telegram rejects (bad HTML, over-long texts, bad buttons, unknown messages,
 a wrong token), can be told to fail (429 with retry_after, 5xx, slow replies, going down), records
 every request, and plays simulated users who type, press buttons and wait for the bot's answer.
+It notes when each update was handed to the bot and tells listeners about every chat event, so the
+end-to-end benchmark (``benchmarks/e2e.py``) measures reply latency against it; :class:`BotProcess`
+runs the unchanged ``iddt-bot telegram`` against it, for the tests and the benchmark alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import itertools
 import json
+import os
+import random
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from telegram.request import BaseRequest, RequestData
+
+ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-token-abc"
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "IDDT test", "username": "iddt_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": True}
@@ -36,6 +50,11 @@ TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-
         "blockquote", "tg-emoji"}
 TAG = re.compile(r"<(/?)([A-Za-z][\w-]*)(\s[^<>]*)?>")
 ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9A-Fa-f]+);")
+SPECIAL = re.compile(r"[<>&]")
+ENTITY_TYPES = {"b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
+                "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "code": "code",
+                "pre": "pre", "tg-spoiler": "spoiler", "blockquote": "blockquote"}
+"""Tags whose entity a message carries back (links and custom emoji are not modelled)."""
 COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 JSON_FIELDS = {"reply_markup", "commands", "scope", "results", "allowed_updates", "link_preview_options",
                "entities", "reply_parameters", "button"}
@@ -58,9 +77,11 @@ class _Drop(Exception):
 class Fault:
     """One scripted failure, used by the next matching request."""
 
-    kind: str  # "429", "500", "502", "slow", "down"
+    kind: str  # "429", "500", "502", "slow", "down", "error"
     seconds: float = 1.0
     methods: set[str] | None = None
+    answer: tuple[int, dict[str, Any]] | None = None
+    """For "error": the status and JSON answer to give."""
 
     def matches(self, method: str) -> bool:
         return method in (self.methods or SENDING)
@@ -76,12 +97,25 @@ class Event:
 
 def parse_html(text: str) -> str:
     """Telegram's HTML mode: the plain text, or ApiError 400 "can't parse entities"."""
+    return parse_entities(text)[0]
+
+
+def parse_entities(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Telegram's HTML mode: the plain text and its formatting entities (offsets in UTF-16 units)."""
     out: list[str] = []
-    stack: list[str] = []
+    stack: list[tuple[str, int]] = []
+    entities: list[dict[str, Any]] = []
+    length = 0
     i = 0
     while i < len(text):
-        char = text[i]
-        offset = len(text[:i].encode("utf-8"))
+        special = SPECIAL.search(text, i)
+        end = special.start() if special else len(text)
+        out.append(text[i:end])
+        length += utf16_len(text[i:end])
+        if special is None:
+            break
+        i, char = end, text[end]
+        offset = len(text[:i].encode("utf-8"))  # only where markup is: a linear scan of plain text
         if char == "<":
             m = TAG.match(text, i)
             if not m:
@@ -91,12 +125,15 @@ def parse_html(text: str) -> str:
                 raise ApiError(400, f'Bad Request: can\'t parse entities: Unsupported start tag "{name}" '
                                     f"at byte offset {offset}")
             if closing:
-                if not stack or stack[-1] != name:
+                if not stack or stack[-1][0] != name:
+                    expected = stack[-1][0] if stack else ""
                     raise ApiError(400, f"Bad Request: can't parse entities: Unmatched end tag at byte offset "
-                                        f'{offset}, expected "</{stack[-1] if stack else ""}>", found "</{name}>"')
-                stack.pop()
+                                        f'{offset}, expected "</{expected}>", found "</{name}>"')
+                _, start = stack.pop()
+                if name in ENTITY_TYPES and length > start:
+                    entities.append({"type": ENTITY_TYPES[name], "offset": start, "length": length - start})
             else:
-                stack.append(name)
+                stack.append((name, length))
             i = m.end()
         elif char == "&":
             m = ENTITY.match(text, i)
@@ -104,16 +141,14 @@ def parse_html(text: str) -> str:
                 raise ApiError(400, "Bad Request: can't parse entities: Character '&' is reserved and must be "
                                     f"escaped at byte offset {offset}")
             out.append(html.unescape(m.group(0)))
+            length += utf16_len(out[-1])
             i = m.end()
-        elif char == ">":
-            raise ApiError(400, f"Bad Request: can't parse entities: Character '>' is reserved at byte offset {offset}")
         else:
-            out.append(char)
-            i += 1
+            raise ApiError(400, f"Bad Request: can't parse entities: Character '>' is reserved at byte offset {offset}")
     if stack:
         raise ApiError(400, f"Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
-                            f'"{stack[-1]}"')
-    return "".join(out)
+                            f'"{stack[-1][0]}"')
+    return "".join(out), sorted(entities, key=lambda e: (e["offset"], -e["length"]))
 
 
 def utf16_len(text: str) -> int:
@@ -122,14 +157,27 @@ def utf16_len(text: str) -> int:
 
 def message_text(text: Any, parse_mode: Any) -> str:
     """The text as the user sees it, checked as Telegram checks it."""
+    return message_content(text, parse_mode)[0]
+
+
+def message_content(text: Any, parse_mode: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The text as the user sees it and its entities, checked as Telegram checks them."""
     text = "" if text is None else str(text)
-    plain = parse_html(text) if str(parse_mode or "").lower() == "html" else text
-    plain = plain.strip()
+    plain, entities = parse_entities(text) if str(parse_mode or "").lower() == "html" else (text, [])
+    stripped = plain.lstrip()
+    shift = utf16_len(plain) - utf16_len(stripped)  # Telegram trims the text; entities move with it
+    plain = stripped.rstrip()
     if not plain:
         raise ApiError(400, "Bad Request: message text is empty")
     if utf16_len(plain) > 4096:
         raise ApiError(400, "Bad Request: message is too long")
-    return plain
+    size = utf16_len(plain)
+    kept = []
+    for entity in entities:
+        start, end = max(0, entity["offset"] - shift), min(size, entity["offset"] + entity["length"] - shift)
+        if end > start:
+            kept.append({**entity, "offset": start, "length": end - start})
+    return plain, kept
 
 
 def check_markup(markup: Any) -> dict[str, Any] | None:
@@ -222,6 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256
+    """The listen backlog: python-telegram-bot opens many connections at once in a burst, and the
+    default (5) makes the kernel drop the rest, which then retry a second later."""
     api: FakeBotApi
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -231,8 +282,11 @@ class _Server(ThreadingHTTPServer):
 class FakeBotApi:
     """The fake Bot API. Use as a context manager, or ``start()``/``stop()``."""
 
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, *, strict: bool = True) -> None:
         self.token = token
+        self.strict = strict
+        """False: every chat, callback query and inline query exists (for updates built without the
+        server, as the in-process tests build them); True: only those of the simulated users."""
         self.port = 0
         self._cond = threading.Condition()
         self._server: _Server | None = None
@@ -243,6 +297,10 @@ class FakeBotApi:
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._query_ids = itertools.count(1000)
         self.updates: list[dict[str, Any]] = []
+        self.delivered: dict[int, float] = {}
+        """update_id → when a getUpdates answer first handed it to the bot (``time.monotonic``)."""
+        self.listeners: list[Callable[[int, Event], object]] = []
+        """Called with (chat id, event) for every chat event, in the server's thread."""
         self.users: dict[int, dict[str, Any]] = {}
         self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
         self.events: dict[int, list[Event]] = defaultdict(list)
@@ -321,6 +379,14 @@ class FakeBotApi:
         with self._cond:
             self.faults.append(Fault(kind, seconds, {m.lower() for m in methods} if methods else None))
 
+    def inject_error(self, method: str, status: int, description: str, **parameters: Any) -> None:
+        """Queue an error answer, e.g. (403, "Forbidden: bot was blocked by the user"), for ``method``."""
+        payload: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            payload["parameters"] = parameters
+        with self._cond:
+            self.faults.append(Fault("error", methods={method.lower()}, answer=(status, payload)))
+
     def _take_fault(self, method: str) -> Fault | None:
         with self._cond:
             for fault in self.faults:
@@ -338,8 +404,11 @@ class FakeBotApi:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         if m.group(1) != self.token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
-        method = m.group(2).lower()
-        params = _params(content_type, body)
+        return self.call(m.group(2), _params(content_type, body))
+
+    def call(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """One Bot API call with its parameters as Telegram reads them: (HTTP status, JSON answer)."""
+        method = method.lower()
         record = {"method": method, "params": params, "chat_id": params.get("chat_id"), "t": time.monotonic(),
                   "status": None}
         with self._cond:
@@ -356,6 +425,8 @@ class FakeBotApi:
 
     def _run(self, method: str, params: dict[str, Any], fault: Fault | None) -> tuple[int, dict[str, Any]]:
         if fault is not None:
+            if fault.answer is not None:
+                return fault.answer
             if fault.kind == "429":
                 retry = max(1, int(fault.seconds))
                 return 429, {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry}",
@@ -405,30 +476,48 @@ class FakeBotApi:
                 self._cond.wait(min(remaining, 0.5))
             if self.down:
                 raise _Drop
+            now = time.monotonic()
+            for update in self.updates[:limit]:
+                self.delivered.setdefault(update["update_id"], now)
             return self.updates[:limit]
 
     def _chat(self, params: dict[str, Any]) -> int:
         chat_id = params.get("chat_id")
-        if not isinstance(chat_id, int) or chat_id not in self.users:
+        if not isinstance(chat_id, int) or (self.strict and chat_id not in self.users):
             raise ApiError(400, "Bad Request: chat not found")
         return chat_id
 
     def _bot_message(self, chat_id: int, **content: Any) -> dict[str, Any]:
-        user = self.users[chat_id]
-        return {"message_id": next(self._message_ids[chat_id]), "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private", "first_name": user["first_name"]},
+        chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
+        if chat_id in self.users:
+            chat["first_name"] = self.users[chat_id]["first_name"]
+        return {"message_id": next(self._message_ids[chat_id]), "date": int(time.time()), "chat": chat,
                 "from": BOT_USER, **content}
 
+    def _query(self, query_id: str) -> dict[str, Any]:
+        """A callback or inline query not answered yet (any, when not strict)."""
+        query = self.queries.get(query_id)
+        if query is None and not self.strict:
+            query = self.queries[query_id] = {"user_id": None, "answered": None}
+        if query is None or query["answered"]:
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        return query
+
     def _event(self, chat_id: int, kind: str, message: dict[str, Any] | None, params: dict[str, Any]) -> None:
+        event = Event(kind, time.monotonic(), message, params)
         with self._cond:
-            self.events[chat_id].append(Event(kind, time.monotonic(), message, params))
+            self.events[chat_id].append(event)
             self._cond.notify_all()
+        for listener in self.listeners:
+            listener(chat_id, event)
 
     def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat(params)
-        text = message_text(params.get("text"), params.get("parse_mode"))
+        text, entities = message_content(params.get("text"), params.get("parse_mode"))
         markup = check_markup(params.get("reply_markup"))
         message = self._bot_message(chat_id, text=text)
+        if entities:
+            message["entities"] = entities
         if markup:
             message["reply_markup"] = markup
         with self._cond:
@@ -445,12 +534,12 @@ class FakeBotApi:
 
     def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, message = self._editable(params)
-        text = message_text(params.get("text"), params.get("parse_mode"))
+        text, entities = message_content(params.get("text"), params.get("parse_mode"))
         markup = check_markup(params.get("reply_markup"))
-        if params.get("text") == message.get("html") and markup == message.get("reply_markup"):
+        if (text, entities, markup) == (message["text"], message.get("entities", []), message.get("reply_markup")):
             raise ApiError(400, NOT_MODIFIED)
-        return self._replace(chat_id, message, text=text, html=params.get("text"), reply_markup=markup,
-                             params=params)
+        return self._replace(chat_id, message, text=text, entities=entities or None, html=params.get("text"),
+                             reply_markup=markup, params=params)
 
     def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, message = self._editable(params)
@@ -483,11 +572,10 @@ class FakeBotApi:
         return message
 
     def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
-        query = self.queries.get(str(params.get("callback_query_id")))
-        if query is None or query["answered"]:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        query = self._query(str(params.get("callback_query_id")))
         query["answered"] = time.monotonic()
-        self._event(query["user_id"], "answer", None, params)
+        if query["user_id"] is not None:
+            self._event(query["user_id"], "answer", None, params)
         return True
 
     def _api_sendchataction(self, params: dict[str, Any]) -> bool:
@@ -516,8 +604,7 @@ class FakeBotApi:
 
     def _api_answerinlinequery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("inline_query_id"))
-        if query_id not in self.queries or self.queries[query_id]["answered"]:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        query = self._query(query_id)
         results = params.get("results") or []
         if len(results) > 50:
             raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
@@ -531,7 +618,7 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
             content = result.get("input_message_content") or {}
             message_text(content.get("message_text"), content.get("parse_mode"))
-        self.queries[query_id]["answered"] = time.monotonic()
+        query["answered"] = time.monotonic()
         self.inline_answers[query_id] = results
         return True
 
@@ -565,6 +652,16 @@ class FakeBotApi:
             if text.startswith("/"):
                 message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return self._push({"message": message})
+
+    def chat_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        """The bot's messages in a chat as they stand now (edits applied), oldest first."""
+        with self._cond:
+            return sorted(self.messages[chat_id].values(), key=lambda m: m["message_id"])
+
+    def chat_events(self, chat_id: int, start: int = 0, stop: int | None = None) -> list[Event]:
+        """What the bot did in a chat, in order (``start``: a :meth:`mark`)."""
+        with self._cond:
+            return self.events[chat_id][start:stop]
 
     def last_keyboard_message(self, user_id: int) -> dict[str, Any]:
         with self._cond:
@@ -640,3 +737,81 @@ class FakeBotApi:
         with self._cond:
             return [r for r in self.requests if r["method"] == method.lower()
                     and (chat_id is None or r["chat_id"] == chat_id)]
+
+
+class LocalRequest(BaseRequest):
+    """python-telegram-bot's HTTP layer replaced by a direct call into a :class:`FakeBotApi`.
+
+    The same answers and checks as over HTTP, without sockets, for tests that hand updates to
+    ``Application.process_update``. ``jitter`` delays each answer by up to that many seconds.
+    """
+
+    def __init__(self, api: FakeBotApi, jitter: float = 0.0) -> None:
+        self.api, self.jitter = api, jitter
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    @property
+    def read_timeout(self) -> float:
+        return 1.0
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        # What goes over the wire (every value a string), read back as the Bot API reads it.
+        params = decode_params(request_data.json_parameters) if request_data else {}
+        if request_data is not None and request_data.contains_files:
+            for name, (filename, content, *_) in (request_data.multipart_data or {}).items():
+                params[name] = {"filename": filename, "content": content}
+        if self.jitter:
+            await asyncio.sleep(random.uniform(0, self.jitter))
+        status, payload = self.api.call(url.rsplit("/", 1)[-1], params)
+        return status, json.dumps(payload).encode()
+
+
+class BotProcess:
+    """``python -m bot telegram`` against ``server``, the token in the environment, output to ``log``.
+
+    ``checkout`` runs the bot of another checkout of the repository (a benchmark's "before").
+    """
+
+    def __init__(self, server: FakeBotApi, db: Path, log: Path, checkout: Path = ROOT) -> None:
+        self.server, self.log_path = server, log
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": server.token, "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": str(checkout)}
+        self.polls_before = len(server.requests_for("getUpdates"))
+        self.started = time.monotonic()
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "telegram", "--base-url", server.base_url, "--db", str(db)],
+                cwd=checkout, env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout: float = 30.0) -> float:
+        """Seconds until the bot polls for updates (it has called getMe and set its commands)."""
+        try:
+            self.server.wait_for(lambda: len(self.server.requests_for("getUpdates")) > self.polls_before
+                                 or self.proc.poll() is not None, timeout)
+        except TimeoutError:
+            raise RuntimeError(f"the bot did not start polling:\n{self.output[-3000:]}") from None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the bot exited with {self.proc.returncode}:\n{self.output[-3000:]}")
+        return time.monotonic() - self.started
+
+    def stop(self) -> int:
+        """SIGTERM, as a service manager stops it; the exit code (0 after a clean stop)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")

@@ -1,26 +1,21 @@
 """Test doubles for the Telegram front end: a recording Bot API request and Update builders.
 
 ``RecordingRequest`` stands in for PTB's HTTP layer, so real ``telegram.Update`` objects go through
-the real Application and handlers with no network. It answers like the Bot API (message ids, the
-edited message), checks what Telegram would reject (with the rules of ``tests.botapi_server``),
-and can be scripted to fail.
+the real Application and handlers with no network. It is the one fake Bot API of the tests
+(``tests.botapi_server.FakeBotApi``, called in-process and lenient about chats and queries the
+updates made up), so it answers like Telegram (message ids, entities, the edited message), rejects
+what Telegram rejects and can be scripted to fail; here it also keeps every call for assertions.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import json
-import random
 import time
-from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram.request import BaseRequest, RequestData
-
 from bot.engine.replies import DONE_KEY
-from tests.botapi_server import BOT_USER, ApiError, check_markup, decode_params, message_text
+from tests.botapi_server import FakeBotApi, LocalRequest
 
 TOKEN = "123456:TEST-token-abc"
 METHODS = {name.lower(): name for name in (
@@ -36,81 +31,37 @@ class Call:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
-class RecordingRequest(BaseRequest):
-    """Records every Bot API call and returns canned, Telegram-shaped answers."""
+def _call(record: dict[str, Any]) -> Call:
+    params = dict(record["params"])
+    files = {name: (value["filename"], value["content"]) for name, value in record["params"].items()
+             if isinstance(value, dict) and "content" in value}
+    for name in files:
+        del params[name]
+    return Call(METHODS.get(record["method"], record["method"]), params, files)
+
+
+class RecordingRequest(LocalRequest):
+    """The fake Bot API in-process, with every call kept (``calls``) and errors on demand (``fail``)."""
 
     def __init__(self, jitter: float = 0.0) -> None:
-        self.calls: list[Call] = []
-        self.failures: dict[str, deque[tuple[int, dict[str, Any]]]] = defaultdict(deque)
-        self.messages: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
-        self._ids = itertools.count(100)
-        self.jitter = jitter
+        super().__init__(FakeBotApi(TOKEN, strict=False), jitter)
+        self._calls: list[Call] = []
+
+    @property
+    def calls(self) -> list[Call]:
+        records = self.api.requests
+        self._calls += [_call(r) for r in records[len(self._calls):]]
+        return self._calls
+
+    @property
+    def messages(self) -> dict[int, dict[int, dict[str, Any]]]:
+        """The bot's messages per chat as they stand now, by message id."""
+        return self.api.messages
 
     def fail(self, method: str, status: int, description: str, **parameters: Any) -> None:
         """The next call of ``method`` gets this error answer."""
-        payload: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-        if parameters:
-            payload["parameters"] = parameters
-        self.failures[method].append((status, payload))
+        self.api.inject_error(method, status, description, **parameters)
 
-    async def initialize(self) -> None:
-        """Nothing to open."""
-
-    async def shutdown(self) -> None:
-        """Nothing to close."""
-
-    @property
-    def read_timeout(self) -> float:
-        return 1.0
-
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        api = url.rsplit("/", 1)[-1]
-        api = METHODS.get(api.lower(), api)
-        # What goes over the wire (every value a string), read back as the Bot API reads it.
-        params = decode_params(request_data.json_parameters) if request_data else {}
-        files = {}
-        if request_data and request_data.contains_files:
-            files = {k: (v[0], v[1]) for k, v in (request_data.multipart_data or {}).items()}
-        self.calls.append(Call(api, params, files))
-        if self.jitter:
-            await asyncio.sleep(random.uniform(0, self.jitter))
-        if self.failures[api]:
-            status, payload = self.failures[api].popleft()
-            return status, json.dumps(payload).encode()
-        try:
-            result = self._answer(api, params, files)
-        except ApiError as exc:
-            return exc.code, json.dumps({"ok": False, "error_code": exc.code, "description": exc.description}).encode()
-        return 200, json.dumps({"ok": True, "result": result}).encode()
-
-    def _answer(self, api: str, params: dict[str, Any], files: dict[str, tuple[str, bytes]]) -> Any:
-        if api == "getMe":
-            return BOT_USER
-        if api == "sendMessage":
-            text = message_text(params.get("text"), params.get("parse_mode"))
-            return self._store(params["chat_id"], text=text, reply_markup=check_markup(params.get("reply_markup")))
-        if api == "editMessageText":
-            stored = self.messages[params["chat_id"]].get(params["message_id"])
-            if stored is None:
-                raise ApiError(400, "Bad Request: message to edit not found")
-            text = message_text(params.get("text"), params.get("parse_mode"))
-            markup = check_markup(params.get("reply_markup"))
-            stored.update(text=text, reply_markup=markup)
-            return {k: v for k, v in stored.items() if v is not None}
-        if api == "sendDocument":
-            name, content = files["document"]
-            return self._store(params["chat_id"], document={"file_id": "f", "file_unique_id": "f", "file_name": name,
-                                                            "file_size": len(content)})
-        return True
-
-    def _store(self, chat_id: int, **content: Any) -> dict[str, Any]:
-        message = {"message_id": next(self._ids), "date": int(time.time()), "from": BOT_USER,
-                   "chat": {"id": chat_id, "type": "private"}, **content}
-        self.messages[chat_id][message["message_id"]] = message
-        return {k: v for k, v in message.items() if v is not None}
-
-    # ------------------------------------------------------------- queries
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import pytest
 
 from bot.config import Config
 from bot.service import load_all
-from tests.botapi_server import TOKEN, VISIBLE, FakeBotApi
+from tests.botapi_server import TOKEN, VISIBLE, BotProcess, FakeBotApi
 from tests.telegram_fakes import next_move
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,45 +45,6 @@ def ui():
 def server() -> Iterator[FakeBotApi]:
     with FakeBotApi() as api:
         yield api
-
-
-class BotProcess:
-    """``python -m bot telegram`` with the token in the environment, output to a file."""
-
-    def __init__(self, server: FakeBotApi, db: Path, log: Path) -> None:
-        self.server, self.log_path = server, log
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-        self.polls_before = len(server.requests_for("getUpdates"))
-        self.started = time.monotonic()
-        with open(log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "telegram", "--base-url", server.base_url, "--db", str(db)],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, timeout: float = 30.0) -> float:
-        """Seconds until the bot polls for updates (it has called getMe and set its commands)."""
-        try:
-            self.server.wait_for(lambda: len(self.server.requests_for("getUpdates")) > self.polls_before
-                                 or self.proc.poll() is not None, timeout)
-        except TimeoutError:
-            pytest.fail(f"the bot did not start polling:\n{self.output[-3000:]}")
-        assert self.proc.poll() is None, f"the bot exited with {self.proc.returncode}:\n{self.output[-3000:]}"
-        return time.monotonic() - self.started
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-    @property
-    def output(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
 @pytest.fixture

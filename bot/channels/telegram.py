@@ -7,9 +7,12 @@ Why it looks like this:
   empty message.
 * One user's updates are processed strictly in order (a per-user lock in the update processor),
   different users concurrently.
-* Every Bot API call goes through :meth:`TelegramFrontEnd.call`, which retries timeouts, network
-  errors and 5xx with backoff; ``RetryAfter`` (429) is paced by PTB's ``AIORateLimiter`` and, when
-  that gives up, by the same helper. So a reply is not dropped because Telegram hiccupped.
+* Replies go out through PTB's typed API (``telegram_send``), in the order ``telegram_render.plan``
+  decides: a crisis answer first and alone; a pressed question shows the chosen answer, and the next
+  question comes in the same message.
+  Requests keep to Telegram's flood limits in the order they come (``OrderedRateLimiter``); every
+  call is retried on 429, timeouts, network errors and 5xx, so a reply is not dropped because
+  Telegram hiccupped.
 * Logs never contain message text or the token (see :class:`RedactTokens`).
 """
 
@@ -24,17 +27,16 @@ import signal
 import sys
 import time
 import traceback
-import warnings
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any, Protocol, TextIO, TypeVar
+from collections.abc import Awaitable
+from typing import Any, Protocol, TextIO
 
 from telegram import (
     BotCommand,
+    CallbackQuery,
     InlineQueryResultArticle,
     InputTextMessageContent,
     LinkPreviewOptions,
-    MaybeInaccessibleMessage,
+    Message,
     Update,
 )
 from telegram.constants import ChatType, ParseMode
@@ -48,7 +50,6 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     BaseUpdateProcessor,
     CallbackQueryHandler,
@@ -60,24 +61,20 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.channels.telegram_render import Part, document_file, merged, ordered, parse_callback, render
-from bot.channels.telegram_send import answer_callback, edit_text, send_document, send_text
+from bot.channels.telegram_render import Pressed, parse_callback, plan, render
+from bot.channels.telegram_send import OrderedRateLimiter, Sender
 from bot.engine.replies import Incoming, Reply
+from bot.locale import lang_of
 from bot.serving import settle_for_serving
 
 log = logging.getLogger("bot.telegram")
 
-NON_TEXT = "\x00nontext"
-"""Sent to the service for stickers, photos, voice and other media: it answers "I read text only"."""
-ERROR = "\x00error"
-"""Sent to the service after a failure: it answers with a localized "something went wrong"."""
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "inline_query"]
 """What the bot asks Telegram for (polling and webhook alike)."""
 FALLBACK_ERROR = "Noe gikk galt. Prøv igjen. / Something went wrong. Please try again."
 """Only when even the service cannot answer."""
 
 TOKEN_SHAPE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{10,}$")
-SEND_ATTEMPTS = 5
 STARTUP_WAIT = 30.0
 """Seconds to keep retrying an unreachable Bot API at start-up before giving up."""
 INLINE_RESULTS = 10
@@ -85,8 +82,6 @@ INLINE_CACHE_SECONDS = 10
 MENU_LANGUAGES = ((None, "nb"), ("nb", "nb"), ("no", "nb"), ("en", "en"))
 """(Telegram language_code of the menu, the service language that fills it)."""
 COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
-
-T = TypeVar("T")
 
 
 class Service(Protocol):
@@ -140,40 +135,15 @@ class RedactTokens(logging.Filter):
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class LineFormatter(logging.Formatter):
-    """``logging.Formatter``'s own output, with the date and time of day formatted once per second.
-
-    Every update writes a line; ``time.localtime`` and ``strftime`` on each one were a tenth of the
-    line's cost, for text that changes once a second.
-    """
-
-    def __init__(self, fmt: str = LOG_FORMAT) -> None:
-        super().__init__(fmt)
-        self._stamp: tuple[int, str] = (-1, "")
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
-        if datefmt is not None:
-            return super().formatTime(record, datefmt)
-        second = int(record.created)
-        cached = self._stamp  # one tuple: read and replaced atomically, so threads cannot mix two seconds
-        if cached[0] != second:
-            cached = self._stamp = (second, time.strftime(self.default_time_format, self.converter(second)))
-        return self.default_msec_format % (cached[1], record.msecs)
-
-
 def setup_logging(token: str | None, stream: TextIO | None = None) -> None:
     """Log to ``stream`` (stderr) if nothing is configured, quiet httpx's URL lines, redact the token everywhere."""
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(stream or sys.stderr)
-        handler.setFormatter(LineFormatter())
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
     logging.captureWarnings(True)  # warnings go through the handlers (and the redaction) too
-    # The logging HOWTO's "Optimization" switches: no line uses the caller's file, thread or process,
-    # and collecting them was a third of the cost of the one line per update.
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -187,20 +157,6 @@ def _where(error: BaseException) -> str:
     """file:line of the innermost frame: enough to find a bug, without the exception's message."""
     frames = traceback.extract_tb(error.__traceback__)
     return f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "-"
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def _lang(language_code: str | None) -> str:
-    """Telegram's user language → the service's: Norwegian variants are nb, anything else en."""
-    if not language_code:
-        return "nb"
-    return "nb" if language_code.lower()[:2] in ("nb", "no", "nn") else "en"
 
 
 def _update_kind(update: object) -> str:
@@ -259,7 +215,7 @@ class TelegramFrontEnd:
 
     def __init__(self, service: Service, *, backoff: float = 0.5) -> None:
         self.service = service
-        self.backoff = backoff
+        self.sender = Sender(backoff)
 
     def attach(self, app: Application) -> None:
         private_media = filters.ChatType.PRIVATE & ~filters.TEXT & ~filters.StatusUpdate.ALL
@@ -269,28 +225,6 @@ class TelegramFrontEnd:
         app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edited))
         app.add_handler(InlineQueryHandler(self.on_inline))
         app.add_error_handler(self.on_error)
-
-    # ----------------------------------------------------------------- calls
-    async def call(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
-        """Call the Bot API; retry 429s, timeouts, network errors and 5xx up to ``SEND_ATTEMPTS`` times."""
-        delay = self.backoff
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            try:
-                return await fn(*args, **kwargs)
-            except RetryAfter as exc:
-                if attempt == SEND_ATTEMPTS:
-                    raise
-                log.warning("bot api 429 attempt=%d retry_after=%.1f", attempt, _retry_after_seconds(exc))
-                await asyncio.sleep(_retry_after_seconds(exc) + 0.1)
-            except BadRequest:  # a NetworkError subclass, but retrying cannot fix it
-                raise
-            except (TimedOut, NetworkError) as exc:
-                if attempt == SEND_ATTEMPTS:
-                    raise
-                log.warning("bot api error=%s attempt=%d retry_in=%.1f", type(exc).__name__, attempt, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 8.0)
-        raise AssertionError("unreachable")
 
     # -------------------------------------------------------------- handlers
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -305,23 +239,23 @@ class TelegramFrontEnd:
             await self.deliver(update, context, [Reply(text=message)])
             _log_update("message", "reload", started)
             return
-        await self.process(update, context, Incoming(text=text))
+        await self.process(update, context, Incoming.typed(text))
 
     async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An edited message: screened like any text (a crisis is still answered first), never re-answered."""
         message = update.edited_message
         if message is None or (not message.text and message.chat.type != ChatType.PRIVATE):
             return  # like new media, an edited caption in a group is none of the bot's business
-        await self.process(update, context, Incoming(text=message.text or "", edited=True))
+        await self.process(update, context, Incoming.edit(message.text or ""))
 
     async def on_non_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.process(update, context, Incoming(text=NON_TEXT))
+        await self.process(update, context, Incoming.media())
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
         token, key = parse_callback(query.data)
-        await self.process(update, context, Incoming(button=key, token=token))
+        await self.process(update, context, Incoming.pressed(key, token))
 
     async def on_inline(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         started = time.perf_counter()
@@ -329,11 +263,11 @@ class TelegramFrontEnd:
         assert query is not None
         text = query.query.strip()
         allowed = self.service.may_use(query.from_user.id)
-        hits = self.service.search(text, _lang(query.from_user.language_code), top=INLINE_RESULTS) if text and allowed else []
+        hits = self.service.search(text, lang_of(query.from_user.language_code), top=INLINE_RESULTS) if text and allowed else []
         results = [_article(i, hit) for i, hit in enumerate(hits[:INLINE_RESULTS])]
         try:
             # With access control on, Telegram must not share cached answers between users.
-            await self.call(query.answer, results, cache_time=INLINE_CACHE_SECONDS, is_personal=self.service.restricted())
+            await self.sender.call(query.answer, results, cache_time=INLINE_CACHE_SECONDS, is_personal=self.service.restricted())
         finally:
             _log_update("inline", "-", started)
 
@@ -356,19 +290,13 @@ class TelegramFrontEnd:
                 )
             finally:
                 if query is not None:
-                    await self._answer(context.bot, query.id)
-            await self.deliver(update, context, replies)
+                    await self.sender.answer(query)
+            await self.deliver(update, context, replies, pressed=_pressed(query))
         except Forbidden:
             log.info("user blocked the bot; marked inactive")
             self.service.mark_inactive(user.id)
         finally:
             _log_update(_update_kind(update), self._step(user.id), started)
-
-    async def _answer(self, bot: Any, query_id: str) -> None:
-        try:
-            await self.call(answer_callback, bot, query_id)
-        except TelegramError as exc:  # e.g. "query is too old": the reply still goes out
-            log.warning("answerCallbackQuery failed error=%s", type(exc).__name__)
 
     def _step(self, user_id: int) -> str:
         last_step = getattr(self.service, "last_step", None)
@@ -379,43 +307,13 @@ class TelegramFrontEnd:
         except Exception:
             return "-"
 
-    async def deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
-        """Send the replies in order (urgent first); an ``edit`` reply replaces the pressed message."""
-        bot = context.bot
+    async def deliver(self, update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply], *,
+                      pressed: Pressed | None = None) -> None:
+        """Show the replies in the chat; ``pressed`` when they answer that button press (see ``plan``)."""
         chat = update.effective_chat
         chat_id = chat.id if chat else update.effective_user.id  # type: ignore[union-attr]
-        query = update.callback_query
-        target = query.message if query is not None else None
-        pending: list[Part] = []
-
-        async def flush() -> None:
-            for part in merged(pending):
-                await self.call(send_text, bot, chat_id, part)
-            pending.clear()
-
-        for reply in ordered(replies):
-            parts = render(reply)
-            if reply.edit and target is not None and len(parts) == 1 and await self._edit(bot, target, parts[0]):
-                target = None  # one edit per press; later replies are new messages
-            else:
-                pending.extend(parts)
-            if reply.urgent:
-                await flush()  # a crisis answer stands alone, first
-            if reply.document is not None:
-                await flush()
-                await self.call(send_document, bot, chat_id, document_file(reply.document))
-        await flush()
-
-    async def _edit(self, bot: Any, message: MaybeInaccessibleMessage, part: Part) -> bool:
-        """Edit the pressed message; False when it cannot be edited and the caller should send anew."""
-        try:
-            await self.call(edit_text, bot, message.chat.id, message.message_id, part)
-        except BadRequest as exc:
-            if "not modified" in str(exc).lower():
-                return True
-            log.info("edit failed error=%s; sending instead", type(exc).__name__)
-            return False
-        return True
+        query = update.callback_query if pressed is not None else None
+        await self.sender.run(context.bot, chat_id, plan(replies, pressed), query)
 
     # ---------------------------------------------------------------- errors
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -434,7 +332,7 @@ class TelegramFrontEnd:
         if update.effective_chat is None:
             return
         try:
-            replies = self.service.handle(user.id, Incoming(text=ERROR), chat_id=update.effective_chat.id,
+            replies = self.service.handle(user.id, Incoming.failure(), chat_id=update.effective_chat.id,
                                           language_code=user.language_code)
         except Exception as exc:
             log.error("service failed on the error notice type=%s", type(exc).__name__)
@@ -448,7 +346,7 @@ class TelegramFrontEnd:
         """A message the service did not ask for (e.g. to admins after a ``--watch`` reload); best effort."""
         try:
             for part in render(Reply(text=text)):
-                await self.call(send_text, bot, chat_id, part)
+                await self.sender.send(bot, chat_id, part)
         except TelegramError as exc:
             log.warning("notify failed error=%s", type(exc).__name__)
 
@@ -463,7 +361,16 @@ class TelegramFrontEnd:
                     commands.append(BotCommand(name, description.strip()[:256]))
                 else:
                     log.warning("command menu entry rejected by Telegram's rules: %r", name[:40])
-            await self.call(bot.set_my_commands, commands[:100], language_code=language_code)
+            await self.sender.call(bot.set_my_commands, commands[:100], language_code=language_code)
+
+
+def _pressed(query: CallbackQuery | None) -> Pressed | None:
+    """The pressed message as the plan reads it; None when there is none to change (too old, inline)."""
+    if query is None or not isinstance(query.message, Message):
+        return None
+    message = query.message
+    text = message.text or ""
+    return Pressed(message.text_html if text else "", text, message.reply_markup, query.data or "")
 
 
 def _article(index: int, hit: Any) -> InlineQueryResultArticle:
@@ -511,7 +418,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(OrderedRateLimiter())
     app = builder.build()
     front = TelegramFrontEnd(service, backoff=backoff)
     front.attach(app)
