@@ -91,8 +91,8 @@ class Engine:
         """One user action. ``screening``: what the safety screen saw in the action's words (the service
         screens before anything else reads them); ``danish_client``: the crisis numbers start with
         Denmark's."""
-        ctx = Ctx(self.kb, self.flows, profile, conv, records or Records())
         out = Outcome(profile, conv)
+        ctx = Ctx(self.kb, self.flows, profile, conv, records or Records(), out.effects)  # one list of effects
         if screening is not None and self._answer_screening(ctx, out, incoming, screening, danish_client):
             return out
         kind = incoming.kind
@@ -109,11 +109,10 @@ class Engine:
         elif incoming.text.strip():
             self.on_text(ctx, out, incoming.text.strip())
             if profile.store_free_text and not (screening and screening.pii):
-                ctx.effects.append(SaveFreeText(incoming.text))
+                out.effects.append(SaveFreeText(incoming.text))
         else:
             out.replies.append(Reply(text=ctx.ui("empty_message")))
             out.replies += self.current_prompt(ctx)
-        out.effects += ctx.effects
         return out
 
     def _answer_screening(self, ctx: Ctx, out: Outcome, incoming: Incoming, screening: Screening,
